@@ -1,0 +1,88 @@
+"""Small statistics shared by the generator summary, the audit and evaluation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["cohens_d", "cramers_v", "eta_squared", "rank_auc"]
+
+
+def cramers_v(a, b) -> float:
+    """Cramér's V of two categorical variables (0 = independent, 1 = determined).
+
+    Uses the uncorrected statistic V = sqrt(chi² / (n · (min(r, c) − 1))).
+
+    Examples
+    --------
+    >>> cramers_v(["a", "a", "b", "b"], [0, 0, 1, 1])
+    1.0
+    """
+    table = pd.crosstab(pd.Series(np.asarray(a)), pd.Series(np.asarray(b))).to_numpy(dtype=float)
+    return cramers_v_from_table(table)
+
+
+def cramers_v_from_table(table: np.ndarray) -> float:
+    table = np.asarray(table, dtype=float)
+    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+    r, c = table.shape
+    n = table.sum()
+    if n == 0 or min(r, c) < 2:
+        return 0.0
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
+    chi2 = float(((table - expected) ** 2 / expected).sum())
+    return float(np.sqrt(chi2 / (n * (min(r, c) - 1))))
+
+
+def eta_squared(values, groups) -> float:
+    """Share of the variance of ``values`` explained by ``groups`` (one-way ANOVA η²).
+
+    Missing values are ignored.
+    """
+    v = pd.Series(np.asarray(values, dtype=float))
+    g = pd.Series(np.asarray(groups))
+    ok = v.notna().to_numpy() & g.notna().to_numpy()
+    v, g = v[ok], g[ok]
+    if len(v) < 2:
+        return 0.0
+    total = float(((v - v.mean()) ** 2).sum())
+    if total == 0:
+        return 0.0
+    stats = v.groupby(g.to_numpy()).agg(["mean", "count"])
+    between = float((stats["count"] * (stats["mean"] - v.mean()) ** 2).sum())
+    return between / total
+
+
+def cohens_d(x, y) -> float:
+    """Standardised mean difference between class 1 and class 0 of a binary ``y``.
+
+    d = (mean₁ − mean₀) / pooled SD; missing values in ``x`` are ignored.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y)
+    ok = ~np.isnan(x)
+    x, y = x[ok], y[ok]
+    labels = np.unique(y)
+    if len(labels) != 2:
+        raise ValueError(f"cohens_d needs a binary y; got {len(labels)} classes.")
+    a, b = x[y == labels[0]], x[y == labels[1]]
+    if len(a) < 2 or len(b) < 2:
+        return 0.0
+    pooled = np.sqrt(
+        ((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2)
+    )
+    return float((b.mean() - a.mean()) / pooled) if pooled > 0 else 0.0
+
+
+def rank_auc(score, y_binary) -> float:
+    """ROC AUC by the rank-sum formula (ties get half credit); NaN if one class is empty."""
+    score = np.asarray(score, dtype=float)
+    y = np.asarray(y_binary).astype(bool)
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    from scipy.stats import rankdata
+
+    ranks = rankdata(score)
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))

@@ -1,0 +1,51 @@
+"""The ``groupwise`` command line (Typer). One module per command; thin over the library."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from groupwise._version import __version__
+from groupwise.cli import demo as _demo
+from groupwise.cli import generate as _generate
+from groupwise.cli._common import configure_logging
+
+app = typer.Typer(
+    name="groupwise",
+    help="Honest, ship-ready models for grouped and temporal tabular data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"groupwise {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool | None,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv for debug).")
+    ] = 0,
+) -> None:
+    configure_logging(verbose)
+
+
+app.command("generate")(_generate.generate)
+app.command("demo")(_demo.demo)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,153 @@
+"""Shared pieces of the command line: consoles, the error boundary, rendering helpers."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import sys
+import traceback
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from groupwise.exceptions import GroupwiseError, GroupwiseWarning
+
+#: Exit code for an unexpected exception (a bug): EX_SOFTWARE from sysexits.h.
+EXIT_BUG = 70
+
+_out: Console | None = None
+_err: Console | None = None
+
+
+def out() -> Console:
+    """Console for results (stdout)."""
+    global _out
+    if _out is None or _out.file is not sys.stdout:
+        _out = Console(file=sys.stdout, highlight=False, soft_wrap=False)
+    return _out
+
+
+def err() -> Console:
+    """Console for errors, warnings and progress (stderr)."""
+    global _err
+    if _err is None or _err.file is not sys.stderr:
+        _err = Console(file=sys.stderr, highlight=False)
+    return _err
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    if issubclass(category, GroupwiseWarning):
+        err().print(f"[yellow]warning:[/] {message}", markup=True, highlight=False)
+    else:
+        logging.getLogger("groupwise").debug("%s: %s", category.__name__, message)
+
+
+@contextlib.contextmanager
+def _cli_warnings() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", GroupwiseWarning)
+        warnings.showwarning = _show_warning
+        yield
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Turn groupwise errors into a short message on stderr and the documented exit code.
+
+    - :class:`~groupwise.exceptions.GroupwiseError`: message, exit 2 (no traceback).
+    - ``KeyboardInterrupt``: exit 130.
+    - anything else is a bug: traceback and exit 70.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            with _cli_warnings():
+                return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except GroupwiseError as exc:
+            err().print(f"[bold red]error:[/] {escape(str(exc))}", markup=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err().print("interrupted")
+            raise typer.Exit(130) from None
+        except Exception:
+            err().print(
+                "[bold red]internal error:[/] this is a bug in groupwise, please report it "
+                "with the traceback below.",
+                markup=True,
+            )
+            print(traceback.format_exc(), file=sys.stderr)
+            raise typer.Exit(EXIT_BUG) from None
+
+    return wrapper
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as _escape
+
+    return _escape(text)
+
+
+def configure_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logger = logging.getLogger("groupwise")
+    logger.setLevel(level)
+    if not any(getattr(h, "_groupwise", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler._groupwise = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+
+
+def is_interactive() -> bool:
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def kv_table(title: str, rows: Mapping[str, Any]) -> Table:
+    """Two-column table of key → value."""
+    table = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for k, v in rows.items():
+        table.add_row(str(k), fmt(v))
+    return table
+
+
+def frame_table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    styles: Sequence[str | None] | None = None,
+) -> Table:
+    """A compact table from column names and row values."""
+    table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False)
+    for i, c in enumerate(columns):
+        table.add_column(str(c), style=(styles[i] if styles else None), overflow="fold")
+    for row in rows:
+        table.add_row(*(fmt(v) for v in row))
+    return table
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """Human formatting: floats to ``digits`` significant decimals, lists joined."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "—"
+        return f"{value:.{digits}f}" if abs(value) < 1e5 else f"{value:.3g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(fmt(v, digits) for v in value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {fmt(v, digits)}" for k, v in value.items())
+    return str(value)

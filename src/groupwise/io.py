@@ -1,0 +1,370 @@
+"""Reading and writing tables and files, safely.
+
+- Tables are Parquet (``.parquet``, ``.pq``) or CSV (``.csv``, ``.tsv``, ``.csv.gz``),
+  chosen by extension.
+- Every write goes to a temporary file in the destination's directory and is
+  renamed into place when complete, so a crash never leaves a half-written file.
+- Large inputs can be read in chunks of rows (:func:`iter_table_chunks`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from groupwise.exceptions import DataError, FileFormatError, InputFileNotFoundError
+
+__all__ = [
+    "atomic_path",
+    "count_rows",
+    "read_json",
+    "read_parquet_metadata",
+    "read_table",
+    "sha256_file",
+    "table_columns",
+    "table_format",
+    "iter_table_chunks",
+    "to_jsonable",
+    "write_bytes",
+    "write_json",
+    "write_table",
+    "write_text",
+]
+
+_FORMATS = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".tsv": "tsv",
+}
+
+
+def table_format(path: str | os.PathLike) -> str:
+    """Return ``"parquet"``, ``"csv"`` or ``"tsv"`` from the file name's extension."""
+    name = Path(path).name.lower()
+    for ext in sorted(_FORMATS, key=len, reverse=True):
+        if name.endswith(ext):
+            return _FORMATS[ext]
+    raise FileFormatError(
+        f"Cannot tell the table format of {str(path)!r} from its extension. "
+        f"Expected one of {', '.join(sorted(_FORMATS))}; rename the file or convert it "
+        "(for example with pandas: pd.read_excel(...).to_parquet('table.parquet'))."
+    )
+
+
+def _existing_file(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    if not p.exists():
+        hint = ""
+        parent = p.parent if str(p.parent) else Path(".")
+        if parent.is_dir():
+            siblings = sorted(q.name for q in parent.iterdir() if q.is_file())[:50]
+            from groupwise.exceptions import did_you_mean
+
+            hint = did_you_mean(p.name, siblings)
+        raise InputFileNotFoundError(
+            f"Input file {str(p)!r} does not exist.{hint} Check the path "
+            f"(the current directory is {os.getcwd()!r})."
+        )
+    if p.is_dir():
+        raise FileFormatError(f"Expected a table file, but {str(p)!r} is a directory.")
+    return p
+
+
+def read_table(
+    path: str | os.PathLike, *, columns: Sequence[str] | None = None, dtype=None
+) -> pd.DataFrame:
+    """Read a Parquet or CSV table into a DataFrame.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File to read; the format comes from its extension.
+    columns : list of str, default=None
+        Read only these columns (all when None).
+    dtype : dtype or dict, default=None
+        For CSV only: passed to :func:`pandas.read_csv` (``dtype=str`` reads every
+        column as text so the caller can coerce values itself).
+
+    Raises
+    ------
+    InputFileNotFoundError
+        The file does not exist.
+    FileFormatError
+        Unknown extension, or the file cannot be parsed.
+    DataError
+        The file is empty.
+    """
+    fmt = table_format(path)
+    p = _existing_file(path)
+    if p.stat().st_size == 0:
+        raise DataError(f"Input file {str(p)!r} is empty (0 bytes); expected a {fmt} table.")
+    try:
+        if fmt == "parquet":
+            return pd.read_parquet(p, columns=list(columns) if columns is not None else None)
+        sep = "\t" if fmt == "tsv" else ","
+        return pd.read_csv(p, sep=sep, usecols=columns, dtype=dtype, low_memory=False)
+    except (KeyError, ValueError) as exc:
+        if columns is not None and ("not in" in str(exc) or "do not match" in str(exc)):
+            from groupwise.exceptions import ColumnNotFoundError
+
+            raise ColumnNotFoundError(
+                f"Some of the requested columns are not in {str(p)!r}: {exc}"
+            ) from None
+        raise FileFormatError(_parse_message(p, fmt, exc)) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            f"Input file {str(p)!r} has no columns; expected a {fmt} table with a header row."
+        ) from None
+    except Exception as exc:  # pyarrow and the csv parser raise many types
+        if _is_parse_error(exc):
+            raise FileFormatError(_parse_message(p, fmt, exc)) from None
+        raise
+
+
+def _is_parse_error(exc: Exception) -> bool:
+    import pyarrow as pa
+
+    return isinstance(exc, (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, OSError))
+
+
+def _parse_message(p: Path, fmt: str, exc: Exception) -> str:
+    return (
+        f"Cannot read {str(p)!r} as {fmt}: {exc}. Check that the file is a complete {fmt} "
+        "file (not truncated, not another format with the wrong extension)."
+    )
+
+
+def table_columns(path: str | os.PathLike) -> list[str]:
+    """Column names of a table file, read without loading the data."""
+    fmt = table_format(path)
+    p = _existing_file(path)
+    if p.stat().st_size == 0:
+        raise DataError(f"Input file {str(p)!r} is empty (0 bytes); expected a {fmt} table.")
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(p).names)
+        sep = "\t" if fmt == "tsv" else ","
+        return list(pd.read_csv(p, sep=sep, nrows=0).columns)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"Input file {str(p)!r} has no header row.") from None
+    except Exception as exc:
+        if _is_parse_error(exc) or isinstance(exc, ValueError):
+            raise FileFormatError(_parse_message(p, fmt, exc)) from None
+        raise
+
+
+def count_rows(path: str | os.PathLike) -> int:
+    """Number of data rows (Parquet: from the footer; CSV: one streaming pass)."""
+    fmt = table_format(path)
+    p = _existing_file(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return int(pq.ParquetFile(p).metadata.num_rows)
+        except Exception as exc:
+            if _is_parse_error(exc):
+                raise FileFormatError(_parse_message(p, fmt, exc)) from None
+            raise
+    return sum(len(c) for c in iter_table_chunks(p, chunk_rows=200_000, dtype=str))
+
+
+def iter_table_chunks(
+    path: str | os.PathLike,
+    *,
+    chunk_rows: int = 100_000,
+    columns: Sequence[str] | None = None,
+    dtype=None,
+) -> Iterator[pd.DataFrame]:
+    """Yield the table in consecutive chunks of at most ``chunk_rows`` rows.
+
+    Memory stays proportional to ``chunk_rows``, whatever the file size. Parquet is
+    read record batch by record batch; CSV with the parser's chunked reader.
+    """
+    if chunk_rows < 1:
+        raise DataError(f"chunk_rows must be a positive integer. Got {chunk_rows!r} instead.")
+    fmt = table_format(path)
+    p = _existing_file(path)
+    if p.stat().st_size == 0:
+        raise DataError(f"Input file {str(p)!r} is empty (0 bytes); expected a {fmt} table.")
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            pf = pq.ParquetFile(p)
+            for batch in pf.iter_batches(
+                batch_size=chunk_rows, columns=list(columns) if columns is not None else None
+            ):
+                yield batch.to_pandas()
+            return
+        sep = "\t" if fmt == "tsv" else ","
+        with pd.read_csv(
+            p, sep=sep, chunksize=chunk_rows, usecols=columns, dtype=dtype, low_memory=False
+        ) as reader:
+            yield from reader
+    except pd.errors.EmptyDataError:
+        raise DataError(f"Input file {str(p)!r} has no header row.") from None
+    except Exception as exc:
+        if _is_parse_error(exc):
+            raise FileFormatError(_parse_message(p, fmt, exc)) from None
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
+
+    On any exception the temporary file is removed and ``path`` is left as it was.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_path(d / "out.txt") as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> (d / "out.txt").read_text()
+    'done'
+    """
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def write_table(
+    df: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``df`` atomically as Parquet or CSV (by extension), without the index.
+
+    ``metadata`` (Parquet only) is stored as JSON strings in the file's key-value
+    metadata under ``groupwise.<key>``.
+    """
+    fmt = table_format(path)
+    dest = Path(path)
+    with atomic_path(dest) as tmp:
+        if fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            if metadata:
+                extra = {
+                    f"groupwise.{k}".encode(): json.dumps(to_jsonable(v)).encode()
+                    for k, v in metadata.items()
+                }
+                table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
+            pq.write_table(table, tmp)
+        else:
+            sep = "\t" if fmt == "tsv" else ","
+            compression = "gzip" if dest.name.lower().endswith(".gz") else None
+            df.to_csv(tmp, sep=sep, index=False, compression=compression)
+    return dest
+
+
+def read_parquet_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The ``groupwise.*`` key-value metadata written by :func:`write_table`."""
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(_existing_file(path)).metadata or {}
+    out = {}
+    for k, v in meta.items():
+        key = k.decode()
+        if key.startswith("groupwise."):
+            out[key.removeprefix("groupwise.")] = json.loads(v.decode())
+    return out
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy/pandas scalars and containers to plain JSON types.
+
+    Non-finite floats become ``None`` so the output is strict JSON.
+    """
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    if isinstance(obj, (pd.Timestamp, np.datetime64)):
+        return str(pd.Timestamp(obj).isoformat())
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is None or isinstance(obj, str):
+        return obj
+    if hasattr(obj, "to_dict"):
+        return to_jsonable(obj.to_dict())
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return str(obj)
+
+
+def write_json(obj: Any, path: str | os.PathLike, *, indent: int = 2) -> Path:
+    """Write ``obj`` as strict JSON (sorted keys off, UTF-8), atomically."""
+    text = json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False, allow_nan=False)
+    return write_text(text + "\n", path)
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Read a JSON file written by :func:`write_json`."""
+    p = _existing_file(path)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(f"{str(p)!r} is not valid JSON: {exc}.") from None
+
+
+def write_text(text: str, path: str | os.PathLike) -> Path:
+    """Write text (UTF-8) atomically."""
+    dest = Path(path)
+    with atomic_path(dest) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return dest
+
+
+def write_bytes(data: bytes, path: str | os.PathLike) -> Path:
+    """Write bytes atomically."""
+    dest = Path(path)
+    with atomic_path(dest) as tmp:
+        tmp.write_bytes(data)
+    return dest
+
+
+def sha256_file(path: str | os.PathLike, *, chunk_size: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks (constant memory)."""
+    h = hashlib.sha256()
+    with open(_existing_file(path), "rb") as fh:
+        while block := fh.read(chunk_size):
+            h.update(block)
+    return h.hexdigest()

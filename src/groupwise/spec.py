@@ -1,0 +1,289 @@
+"""The column roles every stage shares (DESIGN.md §1)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from groupwise._validation import check_choice, check_known_keys
+from groupwise.exceptions import (
+    ColumnNotFoundError,
+    DataError,
+    GroupwiseWarning,
+    SpecError,
+    did_you_mean,
+)
+
+__all__ = ["TableSpec", "infer_task"]
+
+logger = logging.getLogger(__name__)
+
+TASKS = ("auto", "classification", "regression")
+#: An integer (or integral float) target with at most this many distinct values
+#: is treated as a class label when ``task="auto"``.
+MAX_CLASSES_AUTO = 10
+
+
+def _as_tuple(value, name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Iterable):
+        out = tuple(value)
+        for v in out:
+            if not isinstance(v, str):
+                raise SpecError(
+                    f"The {name!r} parameter of TableSpec must be a list of column names. "
+                    f"Got {v!r} of type {type(v).__name__} in it."
+                )
+        return out
+    raise SpecError(
+        f"The {name!r} parameter of TableSpec must be a column name or a list of them. "
+        f"Got {value!r} instead."
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class TableSpec:
+    """Which column plays which role.
+
+    Parameters
+    ----------
+    target : str
+        The column to predict.
+    task : {"auto", "classification", "regression"}, default="auto"
+        ``"auto"`` picks classification for bool, text and categorical targets and
+        for integer targets with at most 10 distinct values; regression otherwise.
+    pos_label : scalar, default=None
+        The positive class of a binary target. ``None``: the larger label for
+        numbers and booleans (1, True), otherwise the less frequent class.
+    id_cols : tuple of str, default=()
+        Identifiers, carried into predictions, never used as features.
+    group_col : str, default=None
+        Batch / plate / site / subject. Used to split and to diagnose, never as a feature.
+    time_col : str, default=None
+        Time stamp; the split respects time order. Never a feature.
+    drop_cols : tuple of str, default=()
+        Columns to ignore entirely.
+
+    Notes
+    -----
+    Features are all columns minus the target, id, group, time and dropped columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "batch": list("aabb"), "y": [0, 1, 0, 1]})
+    >>> spec = TableSpec(target="y", group_col="batch").resolve(df)
+    >>> spec.task, spec.features(df)
+    ('classification', ['x'])
+    """
+
+    target: str
+    task: str = "auto"
+    pos_label: Any = None
+    id_cols: tuple[str, ...] = ()
+    group_col: str | None = None
+    time_col: str | None = None
+    drop_cols: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not isinstance(self.target, str) or not self.target:
+            raise SpecError(
+                f"The 'target' parameter of TableSpec must be a column name. Got {self.target!r} instead."
+            )
+        check_choice(self.task, "task", "TableSpec", TASKS)
+        object.__setattr__(self, "id_cols", _as_tuple(self.id_cols, "id_cols"))
+        object.__setattr__(self, "drop_cols", _as_tuple(self.drop_cols, "drop_cols"))
+        for name in ("group_col", "time_col"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise SpecError(
+                    f"The {name!r} parameter of TableSpec must be a column name or None. "
+                    f"Got {value!r} instead."
+                )
+        roles = self.roles()
+        seen: dict[str, str] = {}
+        for role, cols in roles.items():
+            for c in cols:
+                if c in seen:
+                    raise SpecError(
+                        f"Column {c!r} is given two roles: {seen[c]} and {role}. "
+                        "Each column can have only one role; remove it from one of them."
+                    )
+                seen[c] = role
+
+    # ------------------------------------------------------------------ roles
+    def roles(self) -> dict[str, tuple[str, ...]]:
+        """Columns per role (only roles that are set)."""
+        out = {"target": (self.target,)}
+        if self.id_cols:
+            out["id_cols"] = self.id_cols
+        if self.group_col:
+            out["group_col"] = (self.group_col,)
+        if self.time_col:
+            out["time_col"] = (self.time_col,)
+        if self.drop_cols:
+            out["drop_cols"] = self.drop_cols
+        return out
+
+    @property
+    def non_feature_columns(self) -> tuple[str, ...]:
+        """Target, ids, group, time and dropped columns."""
+        return tuple(c for cols in self.roles().values() for c in cols)
+
+    def features(self, df: pd.DataFrame | Iterable[str]) -> list[str]:
+        """Feature columns of ``df`` (or of a list of column names), in table order."""
+        columns = df.columns if isinstance(df, pd.DataFrame) else list(df)
+        excluded = set(self.non_feature_columns)
+        return [str(c) for c in columns if c not in excluded]
+
+    # ------------------------------------------------------------- validation
+    def check_columns(self, columns: Iterable[str]) -> None:
+        """Raise :class:`ColumnNotFoundError` for every named column not in ``columns``."""
+        available = [str(c) for c in columns]
+        present = set(available)
+        missing = [
+            (role, c) for role, cols in self.roles().items() for c in cols if c not in present
+        ]
+        if not missing:
+            return
+        parts = [f"{role} {c!r}{did_you_mean(c, available)}" for role, c in missing]
+        shown = ", ".join(repr(c) for c in available[:30])
+        more = f" ... and {len(available) - 30} more" if len(available) > 30 else ""
+        raise ColumnNotFoundError(
+            f"Column(s) not found in the table: {'; '.join(parts)} "
+            f"Available columns: {shown}{more}."
+        )
+
+    def resolve(self, df: pd.DataFrame) -> TableSpec:
+        """Validate against ``df`` and return a copy with ``task`` and ``pos_label`` decided.
+
+        Raises :class:`ColumnNotFoundError` for unknown columns and :class:`DataError`
+        for an empty table, a target without values or without features. A target
+        with missing values gives a :class:`GroupwiseWarning` with the number of
+        rows that training will drop.
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise DataError(f"Expected a pandas DataFrame. Got {type(df).__name__} instead.")
+        self.check_columns(df.columns)
+        if len(df) == 0:
+            raise DataError("The table has no rows; expected at least one row of data.")
+        if not self.features(df):
+            raise DataError(
+                "The table has no feature columns left after removing "
+                f"{', '.join(repr(c) for c in self.non_feature_columns)}. "
+                "Check the roles you gave (--id, --group, --time, --drop)."
+            )
+        y = df[self.target]
+        n_missing = int(y.isna().sum())
+        if n_missing == len(y):
+            raise DataError(
+                f"The target column {self.target!r} has no values (all {len(y)} rows are missing)."
+            )
+        if n_missing:
+            message = (
+                f"The target column {self.target!r} is missing in {n_missing} of {len(y)} rows; "
+                "those rows will be dropped before training."
+            )
+            warnings.warn(message, GroupwiseWarning, stacklevel=2)
+        task, _reason = infer_task(y) if self.task == "auto" else (self.task, "given")
+        if task == "regression" and not pd.api.types.is_numeric_dtype(y.dtype):
+            raise DataError(
+                f"task='regression' needs a numeric target, but {self.target!r} has dtype "
+                f"{y.dtype} (for example {y.dropna().iloc[0]!r}). Use task='classification' "
+                "or convert the column to numbers."
+            )
+        pos_label = self.pos_label
+        if task == "classification":
+            labels = pd.unique(y.dropna())
+            if len(labels) < 2:
+                raise DataError(
+                    f"The target column {self.target!r} has a single class ({labels[0]!r}); "
+                    "classification needs at least two."
+                )
+            if len(labels) == 2:
+                pos_label = resolve_pos_label(y, self.pos_label)
+            elif self.pos_label is not None:
+                raise SpecError(
+                    f"pos_label={self.pos_label!r} applies to binary targets, but {self.target!r} "
+                    f"has {len(labels)} classes. Remove --pos-label."
+                )
+        elif self.pos_label is not None:
+            raise SpecError(
+                f"pos_label={self.pos_label!r} applies to classification, but the task is "
+                "regression. Remove --pos-label or pass --task classification."
+            )
+        return dataclasses.replace(self, task=task, pos_label=_plain(pos_label))
+
+    # ------------------------------------------------------------ persistence
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (round-trips with :meth:`from_dict`)."""
+        return {
+            "target": self.target,
+            "task": self.task,
+            "pos_label": _plain(self.pos_label),
+            "id_cols": list(self.id_cols),
+            "group_col": self.group_col,
+            "time_col": self.time_col,
+            "drop_cols": list(self.drop_cols),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TableSpec:
+        check_known_keys(data.keys(), [f.name for f in dataclasses.fields(cls)], "TableSpec")
+        return cls(**dict(data))
+
+
+def _plain(value):
+    """numpy scalars → Python scalars so the spec stays JSON-safe."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def infer_task(y: pd.Series) -> tuple[str, str]:
+    """Return ``(task, reason)`` for a target column."""
+    values = y.dropna()
+    dtype = y.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "classification", "boolean target"
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "classification", "categorical target"
+    if not pd.api.types.is_numeric_dtype(dtype):
+        return "classification", f"non-numeric target (dtype {dtype})"
+    n_unique = int(values.nunique())
+    integral = pd.api.types.is_integer_dtype(dtype) or bool(
+        np.all(np.equal(np.mod(values.to_numpy(dtype=float), 1), 0))
+    )
+    if integral and n_unique <= MAX_CLASSES_AUTO:
+        return "classification", f"integer target with {n_unique} distinct values"
+    return "regression", f"numeric target with {n_unique} distinct values"
+
+
+def resolve_pos_label(y: pd.Series, pos_label=None):
+    """The positive class of a binary target (see :class:`TableSpec`)."""
+    labels = list(pd.unique(y.dropna()))
+    if pos_label is not None:
+        matches = [lab for lab in labels if lab == pos_label or str(lab) == str(pos_label)]
+        if not matches:
+            raise SpecError(
+                f"pos_label={pos_label!r} is not a class of the target; the classes are "
+                f"{', '.join(repr(_plain(v)) for v in sorted(labels, key=str))}."
+            )
+        return matches[0]
+    if pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype):
+        return max(labels)
+    counts = y.value_counts()
+    return (
+        counts.index[counts.to_numpy().argmin()]
+        if counts.nunique() > 1
+        else sorted(labels, key=str)[-1]
+    )
