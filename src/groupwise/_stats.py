@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["cohens_d", "cramers_v", "eta_squared", "rank_auc"]
+__all__ = [
+    "cohens_d",
+    "cramers_v",
+    "eta_squared",
+    "group_variance_explained",
+    "holm",
+    "rank_auc",
+]
 
 
 def cramers_v(a, b) -> float:
@@ -86,3 +93,67 @@ def rank_auc(score, y_binary) -> float:
 
     ranks = rankdata(score)
     return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def group_variance_explained(codes: np.ndarray, X: np.ndarray) -> dict[str, np.ndarray]:
+    """Per column of ``X``: η², chance-adjusted ε², and the one-way ANOVA F-test p-value
+    of the levels in ``codes`` (negative codes and NaNs are ignored per column).
+
+    ε² = (SS_between − (k − 1)·MS_within) / SS_total is ≈ 0 when the levels carry no
+    signal, whatever the number of levels; η² grows with the number of levels.
+    """
+    from scipy.stats import f as f_dist
+
+    codes = np.asarray(codes)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    n_levels = int(codes.max()) + 1 if len(codes) and codes.max() >= 0 else 0
+    F = X.shape[1]
+    eta2 = np.zeros(F)
+    eps2 = np.zeros(F)
+    pval = np.ones(F)
+    for j in range(F):
+        x = X[:, j]
+        ok = (codes >= 0) & ~np.isnan(x)
+        g, v = codes[ok], x[ok]
+        n = len(v)
+        if n < 3 or n_levels < 2:
+            continue
+        counts = np.bincount(g, minlength=n_levels)
+        k = int((counts > 0).sum())
+        if k < 2 or n - k < 1:
+            continue
+        sums = np.bincount(g, weights=v, minlength=n_levels)
+        mean = v.mean()
+        ss_total = float(((v - mean) ** 2).sum())
+        if ss_total <= 0:
+            continue
+        nz = counts > 0
+        ss_between = float((sums[nz] ** 2 / counts[nz]).sum() - n * mean**2)
+        ss_between = min(max(ss_between, 0.0), ss_total)
+        ss_within = ss_total - ss_between
+        ms_within = ss_within / (n - k)
+        eta2[j] = ss_between / ss_total
+        eps2[j] = (ss_between - (k - 1) * ms_within) / ss_total
+        if ms_within > 0:
+            fstat = (ss_between / (k - 1)) / ms_within
+            pval[j] = float(f_dist.sf(fstat, k - 1, n - k))
+        else:
+            pval[j] = 0.0
+    return {"eta2": eta2, "eps2": eps2, "p_value": pval}
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values (family-wise error control)."""
+    p = np.asarray(pvalues, dtype=float)
+    m = len(p)
+    if m == 0:
+        return p
+    order = np.argsort(p)
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adjusted[i] = running
+    return adjusted

@@ -69,10 +69,18 @@ def _existing_file(path: str | os.PathLike) -> Path:
         hint = ""
         parent = p.parent if str(p.parent) else Path(".")
         if parent.is_dir():
-            siblings = sorted(q.name for q in parent.iterdir() if q.is_file())[:50]
-            from groupwise.exceptions import did_you_mean
+            import difflib
 
-            hint = did_you_mean(p.name, siblings)
+            suffix = "".join(p.suffixes).lower()
+            stems = {
+                q.name[: len(q.name) - len(suffix)]: q.name
+                for q in parent.iterdir()
+                if q.is_file() and q.name.lower().endswith(suffix)
+            }
+            close = difflib.get_close_matches(
+                p.name[: len(p.name) - len(suffix)], list(stems), n=1, cutoff=0.6
+            )
+            hint = f" Did you mean {stems[close[0]]!r}?" if close else ""
         raise InputFileNotFoundError(
             f"Input file {str(p)!r} does not exist.{hint} Check the path "
             f"(the current directory is {os.getcwd()!r})."

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from groupwise._version import __version__
+from groupwise.cli import audit as _audit
 from groupwise.cli import demo as _demo
 from groupwise.cli import generate as _generate
 from groupwise.cli._common import configure_logging
@@ -43,6 +44,7 @@ def _root(
 
 
 app.command("generate")(_generate.generate)
+app.command("audit")(_audit.audit)
 app.command("demo")(_demo.demo)
 
 

@@ -1,0 +1,169 @@
+"""The check framework shared by the data audit and the MODEL checks of ``train``.
+
+A check is a small class with a stable ``code``, a ``title``, a ``cost`` class and a
+``run(ctx)`` method that returns findings (an empty list when the check passes) or
+raises :class:`NotApplicable` with the reason it cannot apply. Checks never pass
+silently: every check ends up in exactly one of *findings*, *passed* or
+*not applicable*.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from groupwise.io import to_jsonable
+
+__all__ = ["Check", "CheckOutcome", "Finding", "NotApplicable", "SEVERITIES", "run_checks"]
+
+logger = logging.getLogger(__name__)
+
+#: Severities from most to least serious.
+SEVERITIES = ("error", "warning", "info")
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+COSTS = ("cheap", "moderate", "expensive")
+
+
+class NotApplicable(Exception):
+    """Raised by a check that cannot apply to this table; the message says why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One problem found by a check.
+
+    Attributes
+    ----------
+    code : str
+        Stable code of the check, e.g. ``"GROUP001"``.
+    severity : {"error", "warning", "info"}
+    title : str
+        The check's title.
+    message : str
+        One line: what was found.
+    columns : tuple of str
+        Columns involved.
+    evidence : dict
+        Numbers behind the finding (JSON-safe).
+    fix : str
+        What to do about it.
+    """
+
+    code: str
+    severity: str
+    title: str
+    message: str
+    columns: tuple[str, ...] = ()
+    evidence: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    fix: str = ""
+
+    def __post_init__(self):
+        if self.severity not in _RANK:
+            raise ValueError(f"severity must be one of {SEVERITIES}; got {self.severity!r}")
+        object.__setattr__(self, "columns", tuple(str(c) for c in self.columns))
+        object.__setattr__(self, "evidence", to_jsonable(dict(self.evidence)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "title": self.title,
+            "message": self.message,
+            "columns": list(self.columns),
+            "evidence": dict(self.evidence),
+            "fix": self.fix,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Finding:
+        return cls(
+            **{
+                k: d[k]
+                for k in ("code", "severity", "title", "message", "columns", "evidence", "fix")
+            }
+        )
+
+    def at_least(self, severity: str) -> bool:
+        """True if this finding is at least as serious as ``severity``."""
+        return _RANK[self.severity] <= _RANK[severity]
+
+
+class Check:
+    """Base class of all checks. Subclasses set ``code``, ``title``, ``cost`` and ``run``."""
+
+    code: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    cost: ClassVar[str] = "cheap"
+    family: ClassVar[str] = ""
+
+    def run(self, ctx) -> list[Finding]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def finding(
+        self,
+        severity: str,
+        message: str,
+        *,
+        columns: Iterable[str] = (),
+        evidence: Mapping[str, Any] | None = None,
+        fix: str = "",
+    ) -> Finding:
+        """Build a finding of this check."""
+        return Finding(
+            code=self.code,
+            severity=severity,
+            title=self.title,
+            message=message,
+            columns=tuple(columns),
+            evidence=evidence or {},
+            fix=fix,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r})"
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckOutcome:
+    findings: tuple[Finding, ...]
+    passed: tuple[str, ...]
+    not_applicable: tuple[dict[str, str], ...]
+    timings: dict[str, float]
+
+
+def run_checks(checks: Sequence[Check], ctx, *, progress=None) -> CheckOutcome:
+    """Run ``checks`` against ``ctx``; each check lands in findings, passed or not applicable.
+
+    A check that crashes is reported as not applicable with the error, so one broken
+    check never hides the others; the exception is logged with its traceback.
+    """
+    findings: list[Finding] = []
+    passed: list[str] = []
+    not_applicable: list[dict[str, str]] = []
+    timings: dict[str, float] = {}
+    for check in checks:
+        start = time.perf_counter()
+        try:
+            result = check.run(ctx) or []
+        except NotApplicable as exc:
+            not_applicable.append({"code": check.code, "reason": str(exc)})
+            result = None
+        except Exception as exc:  # one broken check must not hide the others
+            logger.exception("check %s failed", check.code)
+            not_applicable.append(
+                {"code": check.code, "reason": f"the check failed: {type(exc).__name__}: {exc}"}
+            )
+            result = None
+        timings[check.code] = time.perf_counter() - start
+        if result is not None:
+            if result:
+                findings.extend(result)
+            else:
+                passed.append(check.code)
+        if progress is not None:
+            progress.advance()
+    findings.sort(key=lambda f: (_RANK[f.severity], f.code))
+    return CheckOutcome(tuple(findings), tuple(passed), tuple(not_applicable), timings)

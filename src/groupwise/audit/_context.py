@@ -1,0 +1,262 @@
+"""What the audit checks see: the table, its roles, and cached derived arrays.
+
+Expensive derived data (row hashes, the row sample, fold assignments, the
+group × target association) is computed once and shared between checks.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from groupwise.spec import TableSpec
+
+__all__ = ["AuditContext"]
+
+
+class AuditContext:
+    """Table + resolved :class:`TableSpec` + cached helpers for checks.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The whole table.
+    spec : TableSpec
+        Resolved spec (``task`` decided).
+    folds : int
+        Folds that training will use (for group-count and CV-based checks).
+    sample_rows : int
+        Row budget of expensive checks; above it they use a seeded random sample.
+    random_state : int
+        Seed of every random choice the audit makes.
+    """
+
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        spec: TableSpec,
+        *,
+        folds: int = 5,
+        sample_rows: int = 200_000,
+        random_state: int = 0,
+    ):
+        self.df = df
+        self.spec = spec
+        self.task = spec.task
+        self.target = spec.target
+        self.folds = folds
+        self.sample_rows = sample_rows
+        self.random_state = random_state
+        self.features = spec.features(df)
+        self.has_target = df[spec.target].notna().to_numpy()
+        self.frame = df if self.has_target.all() else df.loc[self.has_target]
+        self.y = self.frame[spec.target]
+        self.n = len(self.frame)
+        self.group = self.frame[spec.group_col] if spec.group_col else None
+        self.cache: dict[str, Any] = {}
+
+    # ----------------------------------------------------------------- columns
+    @functools.cached_property
+    def kinds(self) -> dict[str, str]:
+        """Feature → ``numeric`` | ``bool`` | ``categorical`` | ``datetime`` | ``text``."""
+        out = {}
+        for c in self.features:
+            s = self.df[c]
+            dt = s.dtype
+            if pd.api.types.is_bool_dtype(dt):
+                out[c] = "bool"
+            elif pd.api.types.is_numeric_dtype(dt):
+                out[c] = "numeric"
+            elif pd.api.types.is_datetime64_any_dtype(dt):
+                out[c] = "datetime"
+            elif isinstance(dt, pd.CategoricalDtype):
+                out[c] = "categorical"
+            else:
+                out[c] = "text"  # object / string: categorical or free text, decided by checks
+        return out
+
+    def of_kind(self, *kinds: str) -> list[str]:
+        return [c for c, k in self.kinds.items() if k in kinds]
+
+    @property
+    def numeric_features(self) -> list[str]:
+        return self.of_kind("numeric", "bool")
+
+    # ------------------------------------------------------------------ target
+    @functools.cached_property
+    def classes(self) -> list:
+        if self.task != "classification":
+            return []
+        return sorted(pd.unique(self.y), key=lambda v: (str(type(v)), v))
+
+    @functools.cached_property
+    def y_codes(self) -> np.ndarray:
+        """Integer class codes (classification) in the order of :attr:`classes`."""
+        lookup = {c: i for i, c in enumerate(self.classes)}
+        return self.y.map(lookup).to_numpy(dtype=np.int64)
+
+    @functools.cached_property
+    def y_float(self) -> np.ndarray:
+        return self.y.to_numpy(dtype=np.float64)
+
+    def positive_code(self) -> int:
+        """Code of the positive class of a binary target."""
+        pos = self.spec.pos_label
+        for i, c in enumerate(self.classes):
+            if c == pos or str(c) == str(pos):
+                return i
+        return len(self.classes) - 1
+
+    # ------------------------------------------------------------------ groups
+    @functools.cached_property
+    def group_codes(self) -> np.ndarray | None:
+        if self.group is None:
+            return None
+        codes, _ = pd.factorize(self.group, use_na_sentinel=True)
+        return codes
+
+    @functools.cached_property
+    def n_groups(self) -> int:
+        return 0 if self.group is None else int(self.group.nunique(dropna=True))
+
+    # ------------------------------------------------------------------ sample
+    @functools.cached_property
+    def sample(self) -> np.ndarray:
+        """Sorted positions (into :attr:`frame`) of the rows expensive checks use."""
+        if self.n <= self.sample_rows:
+            return np.arange(self.n)
+        rng = np.random.default_rng(self.random_state)
+        return np.sort(rng.choice(self.n, size=self.sample_rows, replace=False))
+
+    @property
+    def sampled(self) -> bool:
+        return self.n > self.sample_rows
+
+    def sample_note(self) -> dict[str, Any]:
+        """Evidence entry stating the sample used (only when sampling)."""
+        if not self.sampled:
+            return {}
+        return {
+            "rows_used": int(self.sample_rows),
+            "rows_total": int(self.n),
+            "sample_seed": self.random_state,
+        }
+
+    @functools.cached_property
+    def sample_frame(self) -> pd.DataFrame:
+        return self.frame if not self.sampled else self.frame.iloc[self.sample]
+
+    @functools.cached_property
+    def fold_ids(self) -> np.ndarray:
+        """Fold of each sampled row: grouped when a group is declared, else stratified/random."""
+        from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
+
+        m = len(self.sample)
+        folds = np.full(m, -1, dtype=np.int64)
+        idx = np.arange(m)
+        seed = self.random_state
+        if self.group_codes is not None:
+            groups = self.group_codes[self.sample]
+            ok = groups >= 0
+            n_groups = len(np.unique(groups[ok]))
+            k = min(self.folds, n_groups)
+            if k < 2:
+                return folds
+            if self.task == "classification":
+                splitter = StratifiedGroupKFold(k, shuffle=True, random_state=seed)
+                splits = splitter.split(idx[ok], self.y_codes[self.sample][ok], groups[ok])
+            else:
+                splits = GroupKFold(k).split(idx[ok], groups=groups[ok])
+            sub = idx[ok]
+            for f, (_, test) in enumerate(splits):
+                folds[sub[test]] = f
+            return folds
+        if self.task == "classification":
+            y = self.y_codes[self.sample]
+            k = int(min(self.folds, np.bincount(y).min()))
+            if k < 2:
+                return folds
+            splits = StratifiedKFold(k, shuffle=True, random_state=seed).split(idx, y)
+        else:
+            splits = KFold(self.folds, shuffle=True, random_state=seed).split(idx)
+        for f, (_, test) in enumerate(splits):
+            folds[test] = f
+        return folds
+
+    # --------------------------------------------------------------- row hashes
+    def row_hash(self, columns: list[str], *, rows: str = "all") -> np.ndarray:
+        """64-bit hash per row over ``columns`` (``rows="all"`` or ``"train"``)."""
+        key = f"hash:{rows}:{'|'.join(columns)}"
+        if key not in self.cache:
+            frame = self.df if rows == "all" else self.frame
+            self.cache[key] = pd.util.hash_pandas_object(frame[columns], index=False).to_numpy()
+        return self.cache[key]
+
+    @functools.cached_property
+    def feature_rows_coarse(self) -> bool:
+        """True when under half of the feature rows are distinct (a few discrete features):
+        identical rows then happen by construction, not by copying."""
+        if not self.features:
+            return True
+        h = self.row_hash(self.features)
+        return bool(pd.Series(h).nunique() < 0.5 * len(h))
+
+    # ----------------------------------------------------- group × target link
+    def group_target_association(self) -> dict[str, float] | None:
+        """Cramér's V (classification) or η² (regression) of group vs target, with a
+        permutation p-value (500 permutations on the sample)."""
+        if "group_target" in self.cache:
+            return self.cache["group_target"]
+        if self.group_codes is None:
+            return None
+        g = self.group_codes[self.sample]
+        ok = g >= 0
+        g = g[ok]
+        rng = np.random.default_rng(self.random_state)
+        n_perm = 500
+        if self.task == "classification":
+            y = self.y_codes[self.sample][ok]
+            stat, perm = _cramers_v_perm(g, y, rng, n_perm)
+            name = "cramers_v"
+        else:
+            y = self.y_float[self.sample][ok]
+            stat, perm = _eta2_perm(g, y, rng, n_perm)
+            name = "eta_squared"
+        p = (1 + int(np.sum(perm >= stat))) / (n_perm + 1)
+        out = {"statistic": name, "value": float(stat), "p_value": float(p), "permutations": n_perm}
+        self.cache["group_target"] = out
+        return out
+
+
+def _cramers_v_codes(g: np.ndarray, y: np.ndarray, n_g: int, n_y: int) -> float:
+    table = np.bincount(g * n_y + y, minlength=n_g * n_y).reshape(n_g, n_y).astype(float)
+    from groupwise._stats import cramers_v_from_table
+
+    return cramers_v_from_table(table)
+
+
+def _cramers_v_perm(g, y, rng, n_perm):
+    n_g, n_y = int(g.max()) + 1, int(y.max()) + 1
+    stat = _cramers_v_codes(g, y, n_g, n_y)
+    perm = np.array([_cramers_v_codes(g, rng.permutation(y), n_g, n_y) for _ in range(n_perm)])
+    return stat, perm
+
+
+def _eta2_codes(g, y, n_g):
+    counts = np.bincount(g, minlength=n_g)
+    sums = np.bincount(g, weights=y, minlength=n_g)
+    mean = y.mean()
+    total = float(((y - mean) ** 2).sum())
+    nz = counts > 0
+    between = float((sums[nz] ** 2 / counts[nz]).sum() - len(y) * mean**2)
+    return between / total if total > 0 else 0.0
+
+
+def _eta2_perm(g, y, rng, n_perm):
+    n_g = int(g.max()) + 1
+    stat = _eta2_codes(g, y, n_g)
+    perm = np.array([_eta2_codes(g, rng.permutation(y), n_g) for _ in range(n_perm)])
+    return stat, perm

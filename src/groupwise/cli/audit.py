@@ -1,0 +1,181 @@
+"""``groupwise audit``: coded checks on a table before training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from groupwise.cli._common import err, escape, frame_table, handle_errors, out
+from groupwise.cli._config import as_list, load_options, merged
+
+_OPTIONS = (
+    "target",
+    "id",
+    "group",
+    "time",
+    "task",
+    "pos_label",
+    "drop",
+    "out",
+    "fail_on",
+    "ignore",
+    "sample_rows",
+    "folds",
+    "seed",
+)
+_DEFAULTS = {
+    "task": "auto",
+    "out": "audit",
+    "fail_on": "error",
+    "sample_rows": 200_000,
+    "folds": 5,
+    "seed": 0,
+}
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+@handle_errors
+def audit(
+    table: Annotated[Path, typer.Argument(help="Table to audit (.parquet or .csv).")],
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Target column.")] = None,
+    id_cols: Annotated[
+        list[str] | None, typer.Option("--id", help="Id column (repeatable).")
+    ] = None,
+    group: Annotated[
+        str | None, typer.Option("--group", "-g", help="Group column (batch, site, subject).")
+    ] = None,
+    time: Annotated[str | None, typer.Option("--time", help="Time column.")] = None,
+    task: Annotated[str | None, typer.Option(help="auto | classification | regression.")] = None,
+    pos_label: Annotated[
+        str | None, typer.Option(help="Positive class of a binary target.")
+    ] = None,
+    drop: Annotated[
+        list[str] | None, typer.Option("--drop", help="Column to ignore (repeatable).")
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Directory for audit.json and audit.md. [default: audit]"),
+    ] = None,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            help="Exit 1 at findings of this severity or worse: error | warning | never. [default: error]"
+        ),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Check code to skip (repeatable).")
+    ] = None,
+    sample_rows: Annotated[
+        int | None, typer.Option(help="Row budget of expensive checks. [default: 200000]")
+    ] = None,
+    folds: Annotated[
+        int | None, typer.Option(help="CV folds training will use. [default: 5]")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of sampling and permutations. [default: 0]")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the JSON report to stdout instead of the table.")
+    ] = False,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML file with these options ([audit] table).")
+    ] = None,
+) -> None:
+    """Check a table for the silent failure modes that make reported scores lie.
+
+    Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 bad input.
+    """
+    from groupwise.audit import audit as run_audit
+    from groupwise.cli._progress import RichProgress
+    from groupwise.exceptions import ConfigError
+    from groupwise.io import read_table, sha256_file, write_json, write_text
+    from groupwise.spec import TableSpec
+
+    opts = merged(
+        {
+            "target": target, "id": id_cols, "group": group, "time": time, "task": task,
+            "pos_label": pos_label, "drop": drop, "out": out_dir, "fail_on": fail_on,
+            "ignore": ignore, "sample_rows": sample_rows, "folds": folds, "seed": seed,
+        },
+        load_options(config, "audit", _OPTIONS),
+        _DEFAULTS,
+    )  # fmt: skip
+    if not opts.get("target"):
+        raise ConfigError(
+            'Missing the target column: pass --target COLUMN (or target = "..." in --config).'
+        )
+    if opts["fail_on"] not in ("error", "warning", "never"):
+        raise ConfigError(
+            f"--fail-on must be one of error, warning, never. Got {opts['fail_on']!r} instead."
+        )
+    spec = TableSpec(
+        target=opts["target"],
+        task=opts["task"],
+        pos_label=opts.get("pos_label"),
+        id_cols=as_list(opts.get("id")),
+        group_col=opts.get("group"),
+        time_col=opts.get("time"),
+        drop_cols=as_list(opts.get("drop")),
+    )
+    df = read_table(table)
+    report = run_audit(
+        df,
+        spec,
+        ignore=as_list(opts.get("ignore")),
+        sample_rows=int(opts["sample_rows"]),
+        folds=int(opts["folds"]),
+        random_state=int(opts["seed"]),
+        table_sha256=sha256_file(table),
+        progress=RichProgress(),
+    )
+    out_path = Path(opts["out"])
+    write_json(report.to_dict(), out_path / "audit.json")
+    write_text(report.to_markdown(), out_path / "audit.md")
+    if json_output:
+        typer.echo(report.to_json())
+    else:
+        print_report(report)
+        out().print(f"wrote {out_path / 'audit.json'} and {out_path / 'audit.md'}")
+    code = report.exit_code(opts["fail_on"])
+    if code:
+        err().print(f"[bold red]audit failed:[/] findings at or above --fail-on {opts['fail_on']}.")
+    raise typer.Exit(code)
+
+
+def print_report(report) -> None:
+    """Compact terminal rendering of an AuditReport: findings, then one fix per code."""
+    from groupwise.audit._report import evidence_text
+
+    console = out()
+    t = report.table
+    console.print(
+        f"[bold]Audit[/] of {t['rows']} rows × {t['columns']} columns ({report.spec['task']})"
+    )
+    if report.findings:
+        rows = [
+            [
+                f"[{_STYLE[f.severity]}]{f.severity}[/]",
+                f.code,
+                escape(f.message),
+                escape(evidence_text(f.evidence, 2)),
+            ]
+            for f in report.findings
+        ]
+        console.print(frame_table(None, ["severity", "code", "finding", "evidence"], rows))
+        fixes = {}
+        for f in report.findings:
+            if f.severity != "info" and f.fix:
+                fixes.setdefault(f.code, f.fix)
+        if fixes:
+            console.print("[bold]How to fix[/]")
+            for code, fix in fixes.items():
+                console.print(f"  {code}: {escape(fix)}")
+    console.print(report.summary())
+    if report.not_applicable:
+        console.print(
+            "[dim]not applicable: "
+            + "; ".join(f"{d['code']} ({escape(d['reason'])})" for d in report.not_applicable)
+            + "[/]"
+        )
