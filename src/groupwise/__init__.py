@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 from groupwise._version import __version__
 
 _API = {
+    "AuditReport": "groupwise.audit",
+    "Run": "groupwise.runs",
     "TableSpec": "groupwise.spec",
+    "TrainConfig": "groupwise.training",
+    "audit": "groupwise.audit",
+    "load_run": "groupwise.runs",
+    "train": "groupwise.training",
     "DatasetConfig": "groupwise.datasets",
     "generate_dataset": "groupwise.datasets",
     "GroupwiseError": "groupwise.exceptions",
@@ -36,6 +42,9 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from groupwise.audit import AuditReport, audit  # noqa: F401
     from groupwise.datasets import DatasetConfig, generate_dataset  # noqa: F401
     from groupwise.exceptions import GroupwiseError, GroupwiseWarning  # noqa: F401
+    from groupwise.runs import Run, load_run  # noqa: F401
     from groupwise.spec import TableSpec  # noqa: F401
+    from groupwise.training import TrainConfig, train  # noqa: F401

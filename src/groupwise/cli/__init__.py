@@ -10,6 +10,8 @@ from groupwise._version import __version__
 from groupwise.cli import audit as _audit
 from groupwise.cli import demo as _demo
 from groupwise.cli import generate as _generate
+from groupwise.cli import report as _report
+from groupwise.cli import train as _train
 from groupwise.cli._common import configure_logging
 
 app = typer.Typer(
@@ -45,6 +47,8 @@ def _root(
 
 app.command("generate")(_generate.generate)
 app.command("audit")(_audit.audit)
+app.command("train")(_train.train)
+app.command("report")(_report.report)
 app.command("demo")(_demo.demo)
 
 

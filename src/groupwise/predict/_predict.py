@@ -1,0 +1,302 @@
+"""Prediction: the same code path for DataFrames and for files streamed in chunks."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from groupwise.exceptions import DataError, SchemaViolationError
+from groupwise.io import atomic_path, iter_table_chunks, table_columns, table_format, write_table
+from groupwise.predict._schema import InputSchema, ValidationReport
+
+__all__ = ["Predictor", "format_predictions"]
+
+
+def proba_column(label: Any) -> str:
+    return f"proba_{label}"
+
+
+def format_predictions(
+    out: np.ndarray,
+    *,
+    task: str,
+    classes: Sequence[Any],
+    threshold: float | None,
+    pos: int | None,
+    ids: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Output columns: ids, ``prediction``, ``proba_<class>`` per class, ``score`` (binary)."""
+    cols: dict[str, Any] = {}
+    if ids is not None:
+        for c in ids.columns:
+            cols[c] = ids[c].to_numpy()
+    if task == "classification":
+        labels = np.asarray(classes, dtype=object)
+        if len(classes) == 2:
+            score = out[:, pos]
+            code = np.where(score >= threshold, pos, 1 - pos)
+        else:
+            code = np.argmax(out, axis=1)
+        pred = labels[code]
+        with contextlib.suppress(TypeError, ValueError):
+            pred = pred.astype(np.asarray(classes).dtype)
+        cols["prediction"] = pred
+        for k, label in enumerate(classes):
+            cols[proba_column(label)] = out[:, k]
+        if len(classes) == 2:
+            cols["score"] = out[:, pos]
+    else:
+        cols["prediction"] = out
+    return pd.DataFrame(cols)
+
+
+class Predictor:
+    """A fitted pipeline plus everything needed to use it safely on new rows."""
+
+    def __init__(
+        self,
+        pipeline,
+        schema: InputSchema,
+        *,
+        task: str,
+        classes: Sequence[Any],
+        threshold: float | None,
+        pos: int | None,
+    ):
+        self.pipeline = pipeline
+        self.schema = schema
+        self.task = task
+        self.classes = list(classes)
+        self.threshold = threshold
+        self.pos = pos
+
+    # ----------------------------------------------------------------- core
+    def _raw(self, X: pd.DataFrame) -> np.ndarray:
+        from groupwise.training._cv import predict_output
+
+        return predict_output(self.pipeline, X, self.task, len(self.classes))
+
+    def _format(self, raw: np.ndarray, ids: pd.DataFrame | None) -> pd.DataFrame:
+        return format_predictions(
+            raw,
+            task=self.task,
+            classes=self.classes,
+            threshold=self.threshold,
+            pos=self.pos,
+            ids=ids,
+        )
+
+    def predict_features(self, X: pd.DataFrame, ids: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Predict from feature columns already in training dtypes (the training path)."""
+        return self._format(self._raw(X[self.schema.feature_names]), ids)
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "classes": self.classes,
+            "threshold": self.threshold,
+            "positive_class": None if self.pos is None else self.classes[self.pos],
+        }
+
+    # ----------------------------------------------------------- DataFrames
+    def validate_frame(
+        self, df: pd.DataFrame, *, on_bad_values: str = "error"
+    ) -> tuple[pd.DataFrame, ValidationReport]:
+        report = ValidationReport(on_bad_values)
+        self.schema.check_columns(df.columns, report)
+        report.rows = len(df)
+        if len(df) == 0:
+            report.add("EMPTY_INPUT", None, 1, message="the input has no rows")
+        X = self.schema.coerce(df, report)
+        return X, report
+
+    def predict_frame(self, df: pd.DataFrame, *, on_bad_values: str = "error") -> pd.DataFrame:
+        """Validate ``df`` against the schema, then predict. Raises
+        :class:`SchemaViolationError` listing every violation when the input is not usable."""
+        X, report = self.validate_frame(df, on_bad_values=on_bad_values)
+        if not report.ok:
+            raise SchemaViolationError(violation_message(report, "the input"), report)
+        ids = df[[c for c in self.schema.id_cols if c in df.columns]].reset_index(drop=True)
+        return self._format(self._raw(X), ids if len(ids.columns) else None)
+
+    # ---------------------------------------------------------------- files
+    def validate_file(
+        self, path, *, chunk_rows: int, on_bad_values: str, progress=None
+    ) -> ValidationReport:
+        """One streaming pass over ``path``: every violation, nothing predicted."""
+        report = ValidationReport(on_bad_values)
+        self.schema.check_columns(table_columns(path), report)
+        offset = 0
+        with progress.stage("Validating input") if progress else contextlib.nullcontext() as bar:
+            for chunk in _chunks(path, chunk_rows):
+                self.schema.coerce(chunk, report, row_offset=offset)
+                offset += len(chunk)
+                if bar is not None:
+                    bar.advance(len(chunk))
+        report.rows = offset
+        if offset == 0:
+            report.add("EMPTY_INPUT", None, 1, message="the input has no rows")
+        return report
+
+    def predict_file(
+        self,
+        input_path,
+        output_path,
+        *,
+        chunk_rows: int = 100_000,
+        on_bad_values: str = "error",
+        progress=None,
+    ) -> dict[str, Any]:
+        """Validate the whole input, then predict chunk by chunk into ``output_path``.
+
+        The output is written to a temporary file in its directory and renamed on
+        success; on any failure no output file exists. Violations (if any) are written
+        to ``<output>.violations.csv``. Raises :class:`SchemaViolationError` when the
+        input has errors.
+        """
+        from threadpoolctl import threadpool_limits
+
+        from groupwise.training._parallel import available_cores
+
+        input_path, output_path = Path(input_path), Path(output_path)
+        out_fmt = table_format(output_path)
+        table_format(input_path)
+        if output_path.resolve() == input_path.resolve():
+            raise DataError(
+                f"The output {str(output_path)!r} is the input file; choose another output path."
+            )
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        report = self.validate_file(
+            input_path, chunk_rows=chunk_rows, on_bad_values=on_bad_values, progress=progress
+        )
+        violations_path = violations_path_for(output_path)
+        if report.violations:
+            write_table(report.frame(), violations_path)
+        elif violations_path.exists():
+            violations_path.unlink()
+        if not report.ok:
+            raise SchemaViolationError(
+                violation_message(report, str(input_path), violations_path), report
+            )
+        ids_present = [c for c in self.schema.id_cols if c in table_columns(input_path)]
+        written = 0
+        meta = self.metadata()
+        with atomic_path(output_path) as tmp, threadpool_limits(available_cores()):
+            writer = _Writer(tmp, out_fmt, meta)
+            try:
+                with (
+                    progress.stage("Predicting", total=report.rows)
+                    if progress
+                    else contextlib.nullcontext() as bar
+                ):
+                    offset = 0
+                    for chunk in _chunks(input_path, chunk_rows):
+                        X = self.schema.coerce(
+                            chunk, ValidationReport(on_bad_values), row_offset=offset
+                        )
+                        ids = chunk[ids_present].reset_index(drop=True) if ids_present else None
+                        frame = self._format(self._raw(X), ids)
+                        writer.write(frame)
+                        written += len(frame)
+                        offset += len(chunk)
+                        if bar is not None:
+                            bar.advance(len(chunk))
+            finally:
+                writer.close()
+            if written != report.rows:  # pragma: no cover - guards the contract
+                raise RuntimeError(f"wrote {written} predictions for {report.rows} input rows")
+        return {
+            "rows": written,
+            "output": str(output_path),
+            "violations": str(violations_path) if report.violations else None,
+            "report": report,
+        }
+
+
+def violations_path_for(output_path: Path) -> Path:
+    return output_path.with_name(output_path.name + ".violations.csv")
+
+
+def violation_message(
+    report: ValidationReport, what: str, violations_path: Path | None = None
+) -> str:
+    lines = [f"{what} does not match the model's input schema ({len(report.errors)} problem(s)):"]
+    for v in report.errors:
+        ex = ""
+        if v.examples:
+            ex = " e.g. " + ", ".join(f"row {e['row']}: {e['value']!r}" for e in v.examples[:3])
+        where = f" [{v.column}]" if v.column else ""
+        count = f" ({v.count} value(s))" if v.code == "UNCOERCIBLE_VALUE" else ""
+        lines.append(f"  {v.code}{where}: {v.message}{count}{ex}")
+    fixes = {
+        "MISSING_COLUMN": "add the missing columns (names are case-sensitive)",
+        "FORBIDDEN_COLUMN": "drop the target column from the input",
+        "UNCOERCIBLE_VALUE": "fix the values, or pass --on-bad-values null to predict them as missing",
+        "EMPTY_INPUT": "give a file with at least one row",
+    }
+    todo = [fixes[c] for c in dict.fromkeys(v.code for v in report.errors) if c in fixes]
+    lines.append("Fix: " + "; ".join(todo) + ".")
+    if violations_path is not None:
+        lines.append(f"Every violation is listed in {str(violations_path)!r}.")
+    return "\n".join(lines)
+
+
+def _chunks(path: Path, chunk_rows: int):
+    fmt = table_format(path)
+    if fmt == "parquet":
+        yield from iter_table_chunks(path, chunk_rows=chunk_rows)
+    else:  # read text as text: coercion to the training dtypes is explicit
+        yield from iter_table_chunks(path, chunk_rows=chunk_rows, dtype=str)
+
+
+class _Writer:
+    """Appends prediction chunks to one Parquet or CSV file."""
+
+    def __init__(self, path: Path, fmt: str, meta: dict[str, Any]):
+        self.path, self.fmt, self.meta = path, fmt, meta
+        self._pq = None
+        self._schema = None
+        self._first = True
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.fmt == "parquet":
+            import json
+
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            from groupwise.io import to_jsonable
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._pq is None:
+                extra = {
+                    f"groupwise.{k}".encode(): json.dumps(to_jsonable(v)).encode()
+                    for k, v in self.meta.items()
+                }
+                self._schema = table.schema.with_metadata(
+                    {**(table.schema.metadata or {}), **extra}
+                )
+                self._pq = pq.ParquetWriter(self.path, self._schema)
+            table = table.cast(self._schema)
+            self._pq.write_table(table)
+        else:
+            sep = "\t" if self.fmt == "tsv" else ","
+            frame.to_csv(
+                self.path,
+                mode="w" if self._first else "a",
+                header=self._first,
+                index=False,
+                sep=sep,
+            )
+        self._first = False
+
+    def close(self) -> None:
+        if self._pq is not None:
+            self._pq.close()
+        elif self._first and self.fmt != "parquet":
+            Path(self.path).write_text("")

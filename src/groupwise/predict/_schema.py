@@ -1,0 +1,358 @@
+"""The input schema recorded at training, and validation of new input against it.
+
+``InputSchema.capture`` records, per feature, its kind and dtype, the categories seen
+and the numeric range. ``InputSchema.coerce`` turns a chunk of new rows into the
+dtypes the pipeline was trained on and reports every violation with a reason code:
+
+=====================  ========  =====================================================
+code                   level     meaning
+=====================  ========  =====================================================
+MISSING_COLUMN         error     a required feature column is absent
+FORBIDDEN_COLUMN       error     the target column is present
+UNCOERCIBLE_VALUE      error     a value cannot become the training dtype (text in a
+                                 numeric column, ±inf, a bad date); with
+                                 ``on_bad_values="null"`` such values become missing
+                                 and the level drops to warning
+EMPTY_INPUT            error     no rows
+UNSEEN_CATEGORY        warning   a category never seen in training (predicted as missing)
+OUT_OF_RANGE           warning   a number outside the training range
+EXTRA_COLUMN           notice    a column the model does not use (ignored)
+=====================  ========  =====================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from groupwise.spec import TableSpec
+
+__all__ = ["FeatureSchema", "InputSchema", "ValidationReport", "Violation"]
+
+FORMAT_VERSION = 1
+LEVELS = {
+    "MISSING_COLUMN": "error",
+    "FORBIDDEN_COLUMN": "error",
+    "UNCOERCIBLE_VALUE": "error",
+    "EMPTY_INPUT": "error",
+    "UNSEEN_CATEGORY": "warning",
+    "OUT_OF_RANGE": "warning",
+    "EXTRA_COLUMN": "notice",
+}
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+_MAX_EXAMPLES = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureSchema:
+    name: str
+    kind: str  # numeric | bool | categorical | datetime
+    dtype: str
+    categories: tuple[str, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    integer: bool = False
+    missing_in_training: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["categories"] = None if self.categories is None else list(self.categories)
+        return d
+
+
+def _kind(s: pd.Series) -> str:
+    d = s.dtype
+    if pd.api.types.is_bool_dtype(d):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(d):
+        return "numeric"
+    if pd.api.types.is_datetime64_any_dtype(d):
+        return "datetime"
+    return "categorical"
+
+
+@dataclasses.dataclass
+class Violation:
+    code: str
+    column: str | None
+    count: int
+    examples: list[dict[str, Any]]
+    message: str
+
+    @property
+    def level(self) -> str:
+        return LEVELS[self.code]
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "code": self.code,
+            "column": self.column,
+            "count": self.count,
+            "examples": "; ".join(f"row {e['row']}: {e['value']!r}" for e in self.examples),
+            "message": self.message,
+        }
+
+
+class ValidationReport:
+    """Violations accumulated over the chunks of one input."""
+
+    def __init__(self, on_bad_values: str = "error"):
+        self.on_bad_values = on_bad_values
+        self.rows = 0
+        self._v: dict[tuple[str, str | None], Violation] = {}
+
+    def add(
+        self, code: str, column: str | None, count: int, examples=(), message: str = ""
+    ) -> None:
+        key = (code, column)
+        if key in self._v:
+            v = self._v[key]
+            v.count += count
+            room = _MAX_EXAMPLES - len(v.examples)
+            if room > 0:
+                v.examples.extend(list(examples)[:room])
+        else:
+            self._v[key] = Violation(code, column, count, list(examples)[:_MAX_EXAMPLES], message)
+
+    @property
+    def violations(self) -> list[Violation]:
+        order = {"error": 0, "warning": 1, "notice": 2}
+        return sorted(
+            self._v.values(), key=lambda v: (order[self._level(v)], v.code, str(v.column))
+        )
+
+    def _level(self, v: Violation) -> str:
+        if v.code == "UNCOERCIBLE_VALUE" and self.on_bad_values == "null":
+            return "warning"
+        return v.level
+
+    def level_of(self, v: Violation) -> str:
+        return self._level(v)
+
+    @property
+    def errors(self) -> list[Violation]:
+        return [v for v in self.violations if self._level(v) == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def frame(self) -> pd.DataFrame:
+        rows = []
+        for v in self.violations:
+            row = v.to_row()
+            row["level"] = self._level(v)
+            rows.append(row)
+        return pd.DataFrame(
+            rows, columns=["level", "code", "column", "count", "examples", "message"]
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSchema:
+    """What the model expects as input (``schema/input_schema.json``)."""
+
+    features: tuple[FeatureSchema, ...]
+    id_cols: tuple[str, ...]
+    ignored: tuple[str, ...]
+    forbidden: tuple[str, ...]
+    format_version: int = FORMAT_VERSION
+
+    # ---------------------------------------------------------------- capture
+    @classmethod
+    def capture(cls, df: pd.DataFrame, spec: TableSpec) -> InputSchema:
+        """Record the features of ``df`` (the rows the final model is trained on)."""
+        feats = []
+        for c in spec.features(df):
+            s = df[c]
+            kind = _kind(s)
+            fs = {
+                "name": c,
+                "kind": kind,
+                "dtype": str(s.dtype),
+                "missing_in_training": bool(s.isna().any()),
+            }
+            if kind == "numeric":
+                x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+                finite = x[np.isfinite(x)]
+                if len(finite):
+                    fs.update(min=float(finite.min()), max=float(finite.max()))
+                fs["integer"] = bool(pd.api.types.is_integer_dtype(s.dtype))
+            elif kind == "categorical":
+                vals = s.dropna().astype(str).unique().tolist()
+                fs["categories"] = tuple(sorted(vals))
+            feats.append(FeatureSchema(**fs))
+        ignored = tuple(c for c in (spec.group_col, spec.time_col, *spec.drop_cols) if c)
+        return cls(tuple(feats), tuple(spec.id_cols), ignored, (spec.target,))
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "features": [f.to_dict() for f in self.features],
+            "id_cols": list(self.id_cols),
+            "ignored": list(self.ignored),
+            "forbidden": list(self.forbidden),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> InputSchema:
+        feats = []
+        for f in d["features"]:
+            f = dict(f)
+            if f.get("categories") is not None:
+                f["categories"] = tuple(f["categories"])
+            feats.append(FeatureSchema(**f))
+        return cls(
+            tuple(feats),
+            tuple(d["id_cols"]),
+            tuple(d["ignored"]),
+            tuple(d["forbidden"]),
+            d.get("format_version", 1),
+        )
+
+    # ------------------------------------------------------------- validation
+    def check_columns(self, columns: Sequence[str], report: ValidationReport) -> None:
+        """Column-level violations (from the header alone)."""
+        present = set(map(str, columns))
+        from groupwise.exceptions import did_you_mean
+
+        for f in self.features:
+            if f.name not in present:
+                extra = [c for c in present if c not in self.feature_names]
+                report.add(
+                    "MISSING_COLUMN",
+                    f.name,
+                    1,
+                    message=f"required feature {f.name!r} is missing.{did_you_mean(f.name, extra)}",
+                )
+        for c in self.forbidden:
+            if c in present:
+                report.add(
+                    "FORBIDDEN_COLUMN",
+                    c,
+                    1,
+                    message=f"{c!r} is the training target; remove it from the input",
+                )
+        known = (
+            set(self.feature_names) | set(self.id_cols) | set(self.ignored) | set(self.forbidden)
+        )
+        for c in sorted(present - known):
+            report.add(
+                "EXTRA_COLUMN", c, 1, message=f"{c!r} is not used by the model and is ignored"
+            )
+
+    def coerce(
+        self, chunk: pd.DataFrame, report: ValidationReport, *, row_offset: int = 0
+    ) -> pd.DataFrame:
+        """The feature columns of ``chunk`` in training order and dtypes.
+
+        Value-level violations are added to ``report``; uncoercible values become
+        missing in the returned frame (callers refuse to predict when the report has
+        errors and ``on_bad_values="error"``).
+        """
+        out = {}
+        rows = np.arange(row_offset, row_offset + len(chunk))
+        for f in self.features:
+            if f.name not in chunk.columns:
+                continue
+            s = chunk[f.name]
+            values, bad = _coerce(s, f)
+            if bad.any():
+                idx = np.flatnonzero(bad)
+                report.add(
+                    "UNCOERCIBLE_VALUE",
+                    f.name,
+                    int(bad.sum()),
+                    [
+                        {"row": int(rows[i]), "value": _plain(s.iloc[i])}
+                        for i in idx[:_MAX_EXAMPLES]
+                    ],
+                    message=f"values that cannot be read as {f.kind} ({f.dtype})",
+                )
+            if f.kind == "categorical" and f.categories is not None:
+                seen = set(f.categories)
+                as_text = values.dropna()
+                unseen_mask = ~as_text.isin(seen)
+                if unseen_mask.any():
+                    idx = np.flatnonzero(unseen_mask.to_numpy())
+                    pos = np.flatnonzero(values.notna().to_numpy())[idx]
+                    report.add(
+                        "UNSEEN_CATEGORY",
+                        f.name,
+                        int(unseen_mask.sum()),
+                        [
+                            {"row": int(rows[i]), "value": values.iloc[i]}
+                            for i in pos[:_MAX_EXAMPLES]
+                        ],
+                        message="categories never seen in training (treated as missing by the model)",
+                    )
+            if f.kind == "numeric" and f.min is not None:
+                x = values.to_numpy(dtype=np.float64, na_value=np.nan)
+                with np.errstate(invalid="ignore"):
+                    outside = (x < f.min) | (x > f.max)
+                if outside.any():
+                    idx = np.flatnonzero(outside)
+                    report.add(
+                        "OUT_OF_RANGE",
+                        f.name,
+                        int(outside.sum()),
+                        [{"row": int(rows[i]), "value": float(x[i])} for i in idx[:_MAX_EXAMPLES]],
+                        message=f"numbers outside the training range [{f.min:g}, {f.max:g}]",
+                    )
+            out[f.name] = values.reset_index(drop=True)
+        return pd.DataFrame(out, index=pd.RangeIndex(len(chunk)))
+
+
+def _plain(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    return v if isinstance(v, (int, float, str, bool)) or v is None else str(v)
+
+
+def _coerce(s: pd.Series, f: FeatureSchema) -> tuple[pd.Series, np.ndarray]:
+    """``(values in the training dtype, mask of values that could not be coerced)``."""
+    isna = s.isna().to_numpy()
+    if f.kind == "numeric":
+        if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+            x = pd.Series(s.to_numpy(dtype=np.float64, na_value=np.nan))
+        else:
+            x = pd.to_numeric(
+                s.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v),
+                errors="coerce",
+            ).astype(np.float64)
+        arr = x.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = (~isna & np.isnan(arr)) | np.isinf(arr)
+        arr = np.where(bad, np.nan, arr)
+        if f.integer and not np.isnan(arr).any() and np.all(np.mod(arr, 1) == 0):
+            return pd.Series(arr.astype(np.int64)), bad
+        return pd.Series(arr), bad
+    if f.kind == "bool":
+        if pd.api.types.is_bool_dtype(s.dtype):
+            return s.reset_index(drop=True).astype("boolean" if isna.any() else bool), np.zeros(
+                len(s), dtype=bool
+            )
+        text = s.astype(object).map(
+            lambda v: str(v).strip().lower() if v is not None and v == v else None
+        )
+        mapped = text.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
+        bad = ~isna & mapped.isna().to_numpy()
+        return mapped.astype("boolean").reset_index(drop=True), bad
+    if f.kind == "datetime":
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            return s.reset_index(drop=True), np.zeros(len(s), dtype=bool)
+        t = pd.to_datetime(s, errors="coerce", format="mixed")
+        bad = ~isna & t.isna().to_numpy()
+        return t.reset_index(drop=True), bad
+    values = s.astype(object)
+    text = values.where(pd.isna(values), values.map(str))
+    return text.reset_index(drop=True), np.zeros(len(s), dtype=bool)

@@ -1,0 +1,63 @@
+"""Render the run summary to report.html (self-contained) and model_card.md."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from groupwise.io import write_text
+from groupwise.report._summarize import summarize_run
+
+__all__ = ["render_run"]
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "—"
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _ci(d: dict | None, digits: int = 3) -> str:
+    if not d:
+        return "—"
+    return f"{_fmt(d.get('estimate'), digits)} [{_fmt(d.get('ci_low'), digits)}, {_fmt(d.get('ci_high'), digits)}]"
+
+
+def _env(autoescape: bool):
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(
+        loader=PackageLoader("groupwise.report", "templates"),
+        autoescape=autoescape,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["fmt"] = _fmt
+    env.filters["ci"] = _ci
+    return env
+
+
+def render_run(root: str | Path, *, meta: dict | None = None) -> dict[str, Path]:
+    """Write ``report.html`` and ``model_card.md`` into the run directory ``root``."""
+    root = Path(root)
+    summary = summarize_run(root, meta=meta)
+    html = _env(True).get_template("report.html.j2").render(**summary)
+    card = (
+        _env(False)
+        .get_template("model_card.md.j2")
+        .render(
+            **{**summary, "images": summarize_run(root, meta=meta, embed_images=False)["images"]}
+        )
+    )
+    return {
+        "report": write_text(html, root / "report.html"),
+        "model_card": write_text(card, root / "model_card.md"),
+    }

@@ -1,0 +1,140 @@
+"""Training configuration."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from groupwise._validation import check_choice, check_known_keys, check_number
+from groupwise.evaluation._metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from groupwise.evaluation._threshold import parse_threshold_strategy
+from groupwise.exceptions import ConfigError
+
+__all__ = ["TrainConfig"]
+
+_OWNER = "TrainConfig"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How ``train`` runs. Every field is also a ``groupwise train`` option.
+
+    Parameters
+    ----------
+    metric : str, default=None
+        Primary metric; default per DESIGN.md §5 (binary: PR-AUC below 10% positives,
+        else ROC-AUC; multiclass: balanced accuracy; regression: MAE).
+    models : tuple of str, default=None
+        Candidates; default every installed one (dummy, linear, hist_gb,
+        random_forest, extra_trees, lightgbm, xgboost). ``dummy`` and ``linear``
+        always run as baselines.
+    tune_trials : int, default=25
+        Optuna (TPE, seeded) trials for the best candidate; 0 disables tuning.
+    tune_timeout : float, default=None
+        Seconds after which tuning stops (results then depend on machine speed).
+    tune_top : int, default=1
+        How many of the best candidates to tune (trials split between them).
+    threshold : str, default="max_f1"
+        Binary decision threshold strategy: ``fixed:T``, ``max_f1``,
+        ``min_precision:P``, ``min_recall:R``, ``cost:fp=A,fn=B``.
+    holdout : float, default=0.2
+        Share of rows (whole groups / latest period) held out for the final report.
+    folds : int, default=5
+        CV folds (leave-one-group-out when there are fewer groups).
+    seed : int, default=42
+        Seed of every random choice; the same seed gives the same metrics.
+    models_dir : str, default="models"
+        Where runs and the registry live.
+    n_jobs : int, default=None
+        Parallel workers; default every available core. Native threads per worker
+        are capped so that workers × threads never exceeds the cores.
+    fail_on : {"never", "error", "warning"}, default="never"
+        Stop before training if the data audit finds problems at this level.
+    bootstrap : int, default=2000
+        Bootstrap resamples for holdout confidence intervals.
+    permutation_repeats : int, default=5
+        Repeats of permutation importance on the holdout.
+    naive_cv : bool, default=True
+        With a group column: also run row-level CV to measure the naive − grouped gap.
+    learning_curve : bool, default=True
+        Fit the selected pipeline on growing shares of each training fold.
+    audit : bool, default=True
+        Run the data audit first.
+    hierarchy : tuple of str, default=None
+        Regression only: nested id columns (top key → leaf) that add the
+        ``partial_pooling`` candidate.
+    """
+
+    metric: str | None = None
+    models: tuple[str, ...] | None = None
+    tune_trials: int = 25
+    tune_timeout: float | None = None
+    tune_top: int = 1
+    threshold: str = "max_f1"
+    holdout: float = 0.2
+    folds: int = 5
+    seed: int = 42
+    models_dir: str = "models"
+    n_jobs: int | None = None
+    fail_on: str = "never"
+    bootstrap: int = 2000
+    permutation_repeats: int = 5
+    naive_cv: bool = True
+    learning_curve: bool = True
+    audit: bool = True
+    hierarchy: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        o = _OWNER
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        if self.metric is not None:
+            check_choice(self.metric, "metric", o, CLASSIFICATION_METRICS + REGRESSION_METRICS)
+        if self.models is not None:
+            models = (self.models,) if isinstance(self.models, str) else tuple(self.models)
+            if not models:
+                raise ConfigError(
+                    "The 'models' parameter of TrainConfig must name at least one model."
+                )
+            set_("models", models)
+        set_("tune_trials", check_number(self.tune_trials, "tune_trials", o, low=0, integer=True))
+        if self.tune_timeout is not None:
+            set_(
+                "tune_timeout",
+                check_number(self.tune_timeout, "tune_timeout", o, low=0, closed="neither"),
+            )
+        set_("tune_top", check_number(self.tune_top, "tune_top", o, low=1, integer=True))
+        parse_threshold_strategy(self.threshold)
+        set_("holdout", check_number(self.holdout, "holdout", o, low=0.05, high=0.5))
+        set_("folds", check_number(self.folds, "folds", o, low=2, high=50, integer=True))
+        set_("seed", check_number(self.seed, "seed", o, low=0, integer=True))
+        if self.n_jobs is not None:
+            set_("n_jobs", check_number(self.n_jobs, "n_jobs", o, low=1, integer=True))
+        check_choice(self.fail_on, "fail_on", o, ("never", "error", "warning"))
+        set_("bootstrap", check_number(self.bootstrap, "bootstrap", o, low=100, integer=True))
+        set_(
+            "permutation_repeats",
+            check_number(self.permutation_repeats, "permutation_repeats", o, low=0, integer=True),
+        )
+        if self.hierarchy is not None:
+            set_(
+                "hierarchy",
+                (self.hierarchy,) if isinstance(self.hierarchy, str) else tuple(self.hierarchy),
+            )
+        for name in ("naive_cv", "learning_curve", "audit"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(
+                    f"The {name!r} parameter of {o} must be a bool. Got {getattr(self, name)!r} instead."
+                )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        for k in ("models", "hierarchy"):
+            if d[k] is not None:
+                d[k] = list(d[k])
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        check_known_keys(data.keys(), [f.name for f in dataclasses.fields(cls)], _OWNER)
+        return cls(**dict(data))

@@ -1,0 +1,178 @@
+"""Cross-validation of candidate pipelines on identical folds, in parallel."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from groupwise.estimators._zoo import ColumnKinds, build_candidate
+from groupwise.evaluation._metrics import MetricSet, metric_names
+from groupwise.training._parallel import limit_threads, parallel_map
+
+__all__ = ["CVResult", "Recipe", "run_cv"]
+
+#: Rows of the training fold scored for the train-vs-CV (overfitting) check.
+TRAIN_SCORE_ROWS = 5000
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How to build a fresh pipeline: a named candidate with parameters, or a template."""
+
+    name: str
+    task: str
+    kinds: ColumnKinds
+    seed: int
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    template: Any = None  # an unfitted estimator supplied by the user
+
+    def build(self):
+        if self.template is not None:
+            from sklearn.base import clone
+
+            est = clone(self.template)
+            if self.params:
+                est.set_params(**self.params)
+            return est
+        return build_candidate(self.name, self.task, self.kinds, self.seed, self.params)
+
+
+@dataclasses.dataclass
+class CVResult:
+    """Out-of-fold predictions and per-fold scores of one recipe."""
+
+    label: str
+    recipe: Recipe
+    oof: np.ndarray  # (n, K) probabilities or (n,) predictions, NaN where a row was not tested
+    fold_of_row: np.ndarray
+    folds: list[dict[str, Any]]
+    fit_time: float
+
+    def fold_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.folds)
+
+
+def _proba_full(est, X, n_classes: int) -> np.ndarray:
+    proba = est.predict_proba(X)
+    classes = np.asarray(getattr(est, "classes_", np.arange(proba.shape[1]))).astype(int)
+    if proba.shape[1] == n_classes and np.array_equal(classes, np.arange(n_classes)):
+        return proba
+    full = np.zeros((len(X), n_classes))
+    full[:, classes] = proba
+    return full
+
+
+def predict_output(est, X, task: str, n_classes: int) -> np.ndarray:
+    """Probabilities (classification, all classes) or predictions (regression)."""
+    if task == "classification":
+        return _proba_full(est, X, n_classes)
+    return np.asarray(est.predict(X), dtype=np.float64)
+
+
+def _fit_fold(task_args, threads):
+    recipe, X, y, tr, te, n_classes, fold, train_score = task_args
+    est = limit_threads(recipe.build(), threads)
+    t0 = time.perf_counter()
+    est.fit(X.iloc[tr], y[tr])
+    fit_time = time.perf_counter() - t0
+    out = predict_output(est, X.iloc[te], recipe.task, n_classes)
+    train_out = train_rows = None
+    if train_score:
+        rows = (
+            tr
+            if len(tr) <= TRAIN_SCORE_ROWS
+            else np.random.default_rng(fold).choice(tr, TRAIN_SCORE_ROWS, replace=False)
+        )
+        train_out = predict_output(est, X.iloc[rows], recipe.task, n_classes)
+        train_rows = rows
+    return {
+        "fold": fold,
+        "fit_time": fit_time,
+        "out": out,
+        "train_out": train_out,
+        "train_rows": train_rows,
+    }
+
+
+def run_cv(
+    recipes: Mapping[str, Recipe],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    task: str,
+    n_classes: int = 0,
+    pos: int = 1,
+    n_jobs: int | None = None,
+    train_score: bool = True,
+    progress=None,
+) -> dict[str, CVResult]:
+    """Fit every recipe on every fold (identical folds for all) and collect OOF predictions.
+
+    Per-fold metrics use threshold 0.5 (binary) or argmax; the decision threshold is
+    chosen later on the selected model's pooled OOF predictions.
+    """
+    tasks = [
+        (label, fold, (recipe, X, y, tr, te, n_classes, fold, train_score))
+        for label, recipe in recipes.items()
+        for fold, (tr, te) in enumerate(folds)
+    ]
+
+    def done(i, res):
+        if progress is not None:
+            progress.advance()
+
+    results = parallel_map(_fit_fold, [t[2] for t in tasks], n_jobs=n_jobs, on_done=done)
+    names = metric_names(task)
+    out: dict[str, CVResult] = {}
+    n = len(y)
+    for label, recipe in recipes.items():
+        oof = np.full((n, n_classes), np.nan) if task == "classification" else np.full(n, np.nan)
+        fold_of_row = np.full(n, -1)
+        fold_rows = []
+        total_fit = 0.0
+        for (lab, fold, _), res in zip(tasks, results, strict=True):
+            if lab != label:
+                continue
+            tr, te = folds[fold]
+            oof[te] = res["out"]
+            fold_of_row[te] = fold
+            total_fit += res["fit_time"]
+            scores = _scores(task, y[te], res["out"], names, pos)
+            row = {
+                "candidate": label,
+                "fold": fold,
+                "n_train": len(tr),
+                "n_test": len(te),
+                "fit_time": res["fit_time"],
+                **scores,
+            }
+            if res["train_out"] is not None:
+                train = _scores(task, y[res["train_rows"]], res["train_out"], names, pos)
+                row.update({f"train_{k}": v for k, v in train.items()})
+            fold_rows.append(row)
+        out[label] = CVResult(label, recipe, oof, fold_of_row, fold_rows, total_fit)
+    return out
+
+
+def _scores(task, y, out, names, pos) -> dict[str, float]:
+    if task == "classification":
+        ms = MetricSet(task, y, proba=out, pos=pos)
+    else:
+        ms = MetricSet(task, y, pred=out)
+    return ms.point(names)
+
+
+def oof_metricset(
+    result: CVResult, y: np.ndarray, task: str, pos: int = 1, threshold: float = 0.5
+) -> MetricSet:
+    """Metrics of the pooled out-of-fold predictions (rows never tested are left out)."""
+    tested = result.fold_of_row >= 0
+    if task == "classification":
+        return MetricSet(task, y[tested], proba=result.oof[tested], pos=pos, threshold=threshold)
+    return MetricSet(task, y[tested], pred=result.oof[tested])
