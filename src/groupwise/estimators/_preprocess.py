@@ -88,7 +88,8 @@ class ToCategorical(TransformerMixin, BaseEstimator):
         for c, cats in self.categories_.items():
             values = X[c].astype(object)
             as_text = values.where(values.isna(), values.astype(str))
-            X[c] = pd.Categorical(as_text, categories=cats)
+            known = as_text.where(as_text.isin(cats))  # unseen levels become missing
+            X[c] = pd.Categorical(known, categories=cats)
         return X
 
     def get_feature_names_out(self, input_features=None):
