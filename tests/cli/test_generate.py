@@ -67,10 +67,3 @@ def test_generate_bad_input_exits_2_with_message_and_writes_nothing(cli, tmp_pat
     result = cli("generate", tmp_path / "x.xlsx")
     assert result.exit_code == 2 and "extension" in result.stderr
     assert list(tmp_path.iterdir()) == []
-
-
-def test_demo_generates_a_grouped_confounded_table(cli, tmp_path):
-    result = cli("demo", "--dir", tmp_path / "demo")
-    assert result.exit_code == 0, result.output
-    df = pd.read_parquet(tmp_path / "demo" / "train.parquet")
-    assert df["batch"].nunique() >= 4

@@ -10,7 +10,9 @@ from groupwise._version import __version__
 from groupwise.cli import audit as _audit
 from groupwise.cli import demo as _demo
 from groupwise.cli import generate as _generate
+from groupwise.cli import predict as _predict
 from groupwise.cli import report as _report
+from groupwise.cli import runs as _runs
 from groupwise.cli import train as _train
 from groupwise.cli._common import configure_logging
 
@@ -49,6 +51,9 @@ app.command("generate")(_generate.generate)
 app.command("audit")(_audit.audit)
 app.command("train")(_train.train)
 app.command("report")(_report.report)
+app.command("predict")(_predict.predict)
+app.command("skew-check")(_predict.skew_check)
+app.add_typer(_runs.app, name="runs")
 app.command("demo")(_demo.demo)
 
 

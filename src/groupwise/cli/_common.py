@@ -113,8 +113,8 @@ def is_interactive() -> bool:
 def kv_table(title: str, rows: Mapping[str, Any]) -> Table:
     """Two-column table of key → value."""
     table = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
     for k, v in rows.items():
         table.add_row(str(k), fmt(v))
     return table
@@ -126,11 +126,17 @@ def frame_table(
     rows: Sequence[Sequence[Any]],
     *,
     styles: Sequence[str | None] | None = None,
+    no_wrap: Sequence[str] = (),
 ) -> Table:
-    """A compact table from column names and row values."""
+    """A compact table from column names and row values (``no_wrap`` columns stay on one line)."""
     table = Table(title=title, title_justify="left", header_style="bold", pad_edge=False)
     for i, c in enumerate(columns):
-        table.add_column(str(c), style=(styles[i] if styles else None), overflow="fold")
+        table.add_column(
+            str(c),
+            style=(styles[i] if styles else None),
+            overflow="fold",
+            no_wrap=str(c) in no_wrap,
+        )
     for row in rows:
         table.add_row(*(fmt(v) for v in row))
     return table

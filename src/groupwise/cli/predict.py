@@ -1,0 +1,132 @@
+"""``groupwise predict`` and ``groupwise skew-check``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from groupwise.cli._common import err, escape, frame_table, handle_errors, out
+
+_LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "notice": "dim"}
+
+
+def _short(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else repr(value)
+
+
+def _print_violations(report) -> None:
+    if not report.violations:
+        return
+    rows = []
+    for v in report.violations:
+        level = report.level_of(v)
+        ex = "; ".join(f"row {e['row']}: {_short(e['value'])}" for e in v.examples[:2])
+        rows.append(
+            [f"[{_LEVEL_STYLE[level]}]{level}[/]", v.code, v.column or "—", v.count, escape(ex)]
+        )
+    err().print(frame_table("Input check", ["level", "code", "column", "count", "examples"], rows))
+
+
+@handle_errors
+def predict(
+    input_path: Annotated[
+        Path, typer.Argument(metavar="INPUT", help="Rows to score (.parquet or .csv).")
+    ],
+    output: Annotated[Path, typer.Option("--out", "-o", help="Output file (.parquet or .csv).")],
+    run: Annotated[
+        str, typer.Option("--run", help="latest, a run id (or unique prefix), or a run directory.")
+    ] = "latest",
+    models_dir: Annotated[Path, typer.Option(help="Where runs live.")] = Path("models"),
+    chunk_rows: Annotated[
+        int, typer.Option(help="Rows per chunk (memory stays proportional to it).", min=1)
+    ] = 100_000,
+    on_bad_values: Annotated[
+        str,
+        typer.Option(
+            help="error: refuse values that cannot be read; null: predict them as missing."
+        ),
+    ] = "error",
+) -> None:
+    """Validate INPUT against the run's schema, then predict it chunk by chunk into --out.
+
+    Nothing is written unless the whole input passes; violations are listed on screen
+    and in OUTPUT.violations.csv. Exit codes: 0 success; 2 bad input or run.
+    """
+    from groupwise.cli._progress import RichProgress
+    from groupwise.exceptions import ConfigError, SchemaViolationError
+    from groupwise.runs import load_run
+
+    if on_bad_values not in ("error", "null"):
+        raise ConfigError(
+            f"--on-bad-values must be 'error' or 'null'. Got {on_bad_values!r} instead."
+        )
+    r = load_run(run, models_dir)
+    _ = r.pipeline  # verify the model file before reading any input
+    t0 = time.perf_counter()
+    try:
+        result = r.predictor.predict_file(
+            input_path,
+            output,
+            chunk_rows=chunk_rows,
+            on_bad_values=on_bad_values,
+            progress=RichProgress(),
+        )
+    except SchemaViolationError as exc:
+        if exc.violations is not None:
+            _print_violations(exc.violations)
+        raise
+    _print_violations(result["report"])
+    elapsed = time.perf_counter() - t0
+    rate = result["rows"] / elapsed if elapsed > 0 else float("inf")
+    out().print(
+        f"predicted {result['rows']} rows with run {r.run_id} in {elapsed:.1f} s ({rate:,.0f} rows/s)"
+    )
+    out().print(
+        f"wrote [bold]{output}[/]"
+        + (f" (violations: {result['violations']})" if result["violations"] else "")
+    )
+
+
+@handle_errors
+def skew_check(
+    run: Annotated[
+        str, typer.Option("--run", help="latest, a run id (or unique prefix), or a run directory.")
+    ] = "latest",
+    models_dir: Annotated[Path, typer.Option(help="Where runs live.")] = Path("models"),
+    tolerance: Annotated[float, typer.Option(help="Largest allowed score difference.")] = 1e-9,
+) -> None:
+    """Predict the run's holdout input through the serving path and compare with training.
+
+    Exit codes: 0 identical; 1 labels or scores differ (a diff summary is printed); 2 bad run.
+    """
+    from groupwise.predict import skew_check as check
+    from groupwise.runs import load_run
+
+    r = load_run(run, models_dir)
+    result = check(r, tolerance=tolerance)
+    if result["ok"]:
+        worst = max(result["max_abs_diff"].values(), default=0.0)
+        out().print(
+            f"[green]skew-check passed[/]: {result['rows']} rows, labels equal, largest score difference {worst:.2e} (≤ {tolerance:g})."
+        )
+        return
+    if "reason" in result:
+        err().print(f"[bold red]skew-check failed:[/] {result['reason']}.")
+        raise typer.Exit(1)
+    err().print(
+        f"[bold red]skew-check failed:[/] {result['rows_differing']} of {result['rows']} rows differ "
+        f"({result['label_mismatches']} label mismatch(es))."
+    )
+    rows = [[c, f"{d:.3g}"] for c, d in result["max_abs_diff"].items()]
+    err().print(
+        frame_table("largest difference per column", ["column", "max |served − recorded|"], rows)
+    )
+    for ex in result["examples"]:
+        err().print("  " + ", ".join(f"{k}={v}" for k, v in ex.items()))
+    err().print(
+        "The serving path does not reproduce training: check the input dtypes, the library versions (env/env_meta.json) and the model file."
+    )
+    raise typer.Exit(1)

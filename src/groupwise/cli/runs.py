@@ -1,0 +1,122 @@
+"""``groupwise runs list`` and ``groupwise runs show``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from groupwise.cli._common import fmt, frame_table, handle_errors, kv_table, out
+
+app = typer.Typer(help="The runs registry.", no_args_is_help=True, add_completion=False)
+
+
+def _summary(meta: dict) -> dict:
+    primary = meta["primary_metric"]["name"]
+    return {
+        "run_id": meta["run_id"],
+        "created_at": meta["created_at"],
+        "task": meta["spec"]["task"],
+        "target": meta["spec"]["target"],
+        "primary_metric": primary,
+        "holdout": meta["metrics"]["holdout"].get(primary),
+        "cv": meta["metrics"]["cv"].get(primary),
+        "selected_model": meta["selected_model"]["label"],
+    }
+
+
+@app.command("list")
+@handle_errors
+def list_runs(
+    models_dir: Annotated[Path, typer.Option(help="Where runs live.")] = Path("models"),
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print JSON instead of a table.")
+    ] = False,
+) -> None:
+    """All complete runs, newest last; * marks latest."""
+    from groupwise.io import read_json
+    from groupwise.runs import latest_run_id, list_run_ids
+
+    latest = latest_run_id(models_dir)
+    rows = []
+    for rid in list_run_ids(models_dir):
+        s = _summary(read_json(Path(models_dir) / "runs" / rid / "run_meta.json"))
+        s["latest"] = rid == latest
+        rows.append(s)
+    if json_output:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        out().print(
+            f"No runs in {str(models_dir)!r}. Train one with 'groupwise train TABLE --target Y'."
+        )
+        return
+    out().print(
+        frame_table(
+            f"Runs in {models_dir}",
+            [
+                "",
+                "run id",
+                "task",
+                "target",
+                "metric",
+                "holdout",
+                "CV",
+                "model",
+            ],
+            [
+                [
+                    "*" if r["latest"] else "",
+                    r["run_id"],
+                    "clf" if r["task"] == "classification" else "reg",
+                    r["target"],
+                    r["primary_metric"],
+                    fmt(r["holdout"]),
+                    fmt(r["cv"]),
+                    r["selected_model"],
+                ]
+                for r in rows
+            ],
+            no_wrap=["run id"],
+        )
+    )
+
+
+@app.command("show")
+@handle_errors
+def show_run(
+    run: Annotated[
+        str, typer.Argument(help="latest, a run id (or unique prefix), or a run directory.")
+    ] = "latest",
+    models_dir: Annotated[Path, typer.Option(help="Where runs live.")] = Path("models"),
+) -> None:
+    """Key facts and paths of one run."""
+    from groupwise.runs import load_run
+
+    r = load_run(run, models_dir)
+    m = r.meta
+    s = _summary(m)
+    plan = m["split_plan"]
+    facts = {
+        "run id": r.run_id,
+        "created": m["created_at"],
+        "task / target": f"{s['task']} / {s['target']}",
+        "dataset": f"{m['dataset']['path'] or '(DataFrame)'} (sha256 {m['dataset']['sha256'][:12]}…, {m['dataset']['rows_used']} rows)",
+        "split": f"holdout: {plan['holdout_strategy']}; CV: {plan['cv_strategy']}",
+        "selected model": s["selected_model"],
+        f"{s['primary_metric']} (holdout)": fmt(s["holdout"]),
+        f"{s['primary_metric']} (CV, pooled)": fmt(s["cv"]),
+        "threshold": "—"
+        if not m["threshold"]
+        else f"{m['threshold']['threshold']:.4g} ({m['threshold']['strategy']})",
+        "naive − grouped": "—"
+        if not m["metrics"]["naive_minus_grouped"]
+        else fmt(m["metrics"]["naive_minus_grouped"]["estimate"]),
+        "model checks": ", ".join(f"{k}: {v}" for k, v in m["model_checks_summary"].items()),
+        "report": str(r.path / "report.html"),
+        "model card": str(r.path / "model_card.md"),
+        "model file": f"{r.path / 'model' / m['model']['file']} (sha256 {m['model']['sha256'][:12]}…)",
+    }
+    out().print(kv_table(f"Run {r.run_id}", facts))

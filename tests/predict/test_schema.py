@@ -1,0 +1,77 @@
+import numpy as np
+import pandas as pd
+
+from groupwise.predict import InputSchema, ValidationReport
+from groupwise.spec import TableSpec
+
+
+def _schema():
+    df = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "x": [1.5, 2.0, 3.0],
+            "n": np.array([1, 2, 3], dtype=np.int64),
+            "flag": [True, False, True],
+            "when": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]),
+            "cat": pd.Categorical(["u", "v", "u"]),
+            "g": ["p", "p", "q"],
+            "y": [0, 1, 0],
+        }
+    )
+    return InputSchema.capture(df, TableSpec(target="y", id_cols=["id"], group_col="g"))
+
+
+def test_capture_records_kinds_ranges_and_categories():
+    s = _schema()
+    kinds = {f.name: f.kind for f in s.features}
+    assert kinds == {
+        "x": "numeric",
+        "n": "numeric",
+        "flag": "bool",
+        "when": "datetime",
+        "cat": "categorical",
+    }
+    x = next(f for f in s.features if f.name == "x")
+    assert (x.min, x.max) == (1.5, 3.0)
+    assert next(f for f in s.features if f.name == "cat").categories == ("u", "v")
+    assert s.forbidden == ("y",) and s.ignored == ("g",) and s.id_cols == ("id",)
+    assert InputSchema.from_dict(s.to_dict()) == s
+
+
+def test_coerce_reads_text_and_reports_every_bad_value():
+    s = _schema()
+    chunk = pd.DataFrame(
+        {
+            "x": [" 2.5", "abc", "inf", None],
+            "n": ["1", "2", "3.5", "4"],
+            "flag": ["yes", "0", "maybe", None],
+            "when": ["2024-05-01", "not a date", None, "2024-01-03"],
+            "cat": ["u", "w", None, "v"],
+            "extra": [1, 2, 3, 4],
+        }
+    )
+    report = ValidationReport()
+    s.check_columns(chunk.columns, report)
+    X = s.coerce(chunk, report, row_offset=10)
+    assert X["x"].tolist()[0] == 2.5 and np.isnan(X["x"].iloc[1]) and np.isnan(X["x"].iloc[3])
+    codes = {(v.code, v.column): v for v in report.violations}
+    assert codes[("UNCOERCIBLE_VALUE", "x")].count == 2
+    assert [e["row"] for e in codes[("UNCOERCIBLE_VALUE", "x")].examples] == [11, 12]
+    assert codes[("UNCOERCIBLE_VALUE", "flag")].examples[0]["value"] == "maybe"
+    assert codes[("UNCOERCIBLE_VALUE", "when")].count == 1
+    assert codes[("UNSEEN_CATEGORY", "cat")].count == 1
+    assert codes[("OUT_OF_RANGE", "n")].count == 2  # 3.5 and 4 exceed the training max 3
+    assert ("EXTRA_COLUMN", "extra") in codes
+    assert not report.ok
+
+
+def test_missing_and_forbidden_columns_are_errors_and_null_mode_downgrades_bad_values():
+    s = _schema()
+    report = ValidationReport(on_bad_values="null")
+    s.check_columns(["x", "y", "g", "id"], report)
+    errors = {(v.code, v.column) for v in report.errors}
+    assert ("FORBIDDEN_COLUMN", "y") in errors and ("MISSING_COLUMN", "cat") in errors
+    assert ("EXTRA_COLUMN", "g") not in {(v.code, v.column) for v in report.violations}
+    report = ValidationReport(on_bad_values="null")
+    s.coerce(pd.DataFrame({"x": ["bad"]}), report)
+    assert report.ok and report.level_of(report.violations[0]) == "warning"
