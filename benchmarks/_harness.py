@@ -73,6 +73,33 @@ def run_child(argv: Sequence[str], *, env: dict | None = None, timeout: float = 
     return {"error": " | ".join(tail) or f"exit {proc.returncode}"}
 
 
+def run_process(argv: Sequence[str], *, env: dict | None = None, timeout: float = 7200) -> dict:
+    """Run a command; wall and CPU seconds and peak RSS of it and its descendants (``os.wait4``).
+
+    Returns ``{"returncode", "stdout", "stderr", "wall_s", "cpu_s", "rss_peak"}``.
+    """
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            list(argv), stdout=out, stderr=err, env={**os.environ, **(env or {})}
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return {
+            "returncode": proc.returncode,
+            "stdout": out.read(),
+            "stderr": err.read(),
+            "wall_s": wall,
+            "cpu_s": usage.ru_utime + usage.ru_stime,
+            "rss_peak": usage.ru_maxrss * 1024,
+        }
+
+
 def run_child_median(argv: Sequence[str], *, repeat: int = 3, **kwargs) -> dict:
     """Run the child ``repeat`` times; per key the median (errors win)."""
     import statistics

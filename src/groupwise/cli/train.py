@@ -12,7 +12,7 @@ from groupwise.cli._config import as_list, load_options, merged
 
 _OPTIONS = (
     "target", "id", "group", "time", "task", "pos_label", "drop", "metric", "models", "tune_trials",
-    "tune_timeout", "tune_top", "threshold", "holdout", "folds", "seed", "models_dir", "n_jobs", "fail_on",
+    "tune_timeout", "tune_top", "tune_patience", "threshold", "holdout", "folds", "seed", "models_dir", "n_jobs", "fail_on",
     "bootstrap", "permutation_repeats", "naive_cv", "learning_curve", "audit", "hierarchy",
 )  # fmt: skip
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -62,6 +62,10 @@ def train(
     tune_trials: Annotated[
         int | None,
         typer.Option(help="Optuna trials for the best candidate; 0 = no tuning. [default: 25]"),
+    ] = None,
+    tune_patience: Annotated[
+        int | None,
+        typer.Option(help="Stop tuning after this many trials without improvement. [default: 10]"),
     ] = None,
     tune_timeout: Annotated[
         float | None, typer.Option(help="Stop tuning after this many seconds.")
@@ -125,7 +129,7 @@ def train(
         {
             "target": target, "id": id_cols, "group": group, "time": time, "task": task, "pos_label": pos_label,
             "drop": drop, "metric": metric, "models": _split(models), "tune_trials": tune_trials,
-            "tune_timeout": tune_timeout, "threshold": threshold, "holdout": holdout, "folds": folds, "seed": seed,
+            "tune_timeout": tune_timeout, "tune_patience": tune_patience, "threshold": threshold, "holdout": holdout, "folds": folds, "seed": seed,
             "models_dir": None if models_dir is None else str(models_dir), "n_jobs": n_jobs, "fail_on": fail_on,
             "bootstrap": bootstrap, "hierarchy": _split(hierarchy),
             "audit": False if no_audit else None, "naive_cv": False if no_naive_cv else None,

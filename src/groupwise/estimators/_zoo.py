@@ -198,6 +198,8 @@ def _build_forest(kind: str):
         base = "RandomForest" if kind == "random_forest" else "ExtraTrees"
         cls = getattr(ensemble, base + ("Classifier" if task == "classification" else "Regressor"))
         params = dict(n_estimators=100, min_samples_leaf=2, n_jobs=1, random_state=seed)
+        if kind == "random_forest":
+            params["max_samples"] = 0.5  # each tree sees a half-size bootstrap sample: 2× faster
         if task == "regression":
             params["max_features"] = 0.5
         return Pipeline(

@@ -90,14 +90,18 @@ class _Ranking:
         s = score[order]
         self.order = order
         self.pos = positive[order].astype(np.float64)
-        self.neg = 1.0 - self.pos
         starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
         self.starts = starts
+        self._cache = None
 
     def _blocks(self, W: np.ndarray):
+        # AUC and average precision of the same weights share the blocks
+        if self._cache is not None and self._cache[0] is W:
+            return self._cache[1]
         Wo = W[:, self.order]
         P = np.add.reduceat(Wo * self.pos, self.starts, axis=1)
-        N = np.add.reduceat(Wo * self.neg, self.starts, axis=1)
+        N = np.add.reduceat(Wo, self.starts, axis=1) - P
+        self._cache = (W, (P, N))
         return P, N
 
     def auc(self, W: np.ndarray) -> np.ndarray:

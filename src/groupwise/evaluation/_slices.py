@@ -65,10 +65,15 @@ def error_slices(
     )
 
 
-def is_better(metric: str, a: float, b: float) -> bool:
-    """True if ``a`` is strictly better than ``b`` for ``metric``."""
+def is_better(metric: str, a: float, b: float, *, min_delta: float = 0.0) -> bool:
+    """True if ``a`` is better than ``b`` for ``metric`` by more than ``min_delta``."""
     if np.isnan(a):
         return False
     if np.isnan(b):
         return True
-    return a > b if GREATER_IS_BETTER[metric] else a < b
+    return a > b + min_delta if GREATER_IS_BETTER[metric] else a < b - min_delta
+
+
+def meaningful_delta(score: float) -> float:
+    """Smallest improvement worth acting on: 1e-4, relative for scores above 1."""
+    return 1e-4 * max(1.0, abs(score)) if np.isfinite(score) else 0.0

@@ -35,6 +35,9 @@ class TrainConfig:
         Seconds after which tuning stops (results then depend on machine speed).
     tune_top : int, default=1
         How many of the best candidates to tune (trials split between them).
+    tune_patience : int, default=10
+        Stop tuning once this many trials in a row bring no improvement; None to
+        always use every trial.
     threshold : str, default="max_f1"
         Binary decision threshold strategy: ``fixed:T``, ``max_f1``,
         ``min_precision:P``, ``min_recall:R``, ``cost:fp=A,fn=B``.
@@ -71,6 +74,7 @@ class TrainConfig:
     tune_trials: int = 25
     tune_timeout: float | None = None
     tune_top: int = 1
+    tune_patience: int | None = 10
     threshold: str = "max_f1"
     holdout: float = 0.2
     folds: int = 5
@@ -104,6 +108,11 @@ class TrainConfig:
                 check_number(self.tune_timeout, "tune_timeout", o, low=0, closed="neither"),
             )
         set_("tune_top", check_number(self.tune_top, "tune_top", o, low=1, integer=True))
+        if self.tune_patience is not None:
+            set_(
+                "tune_patience",
+                check_number(self.tune_patience, "tune_patience", o, low=1, integer=True),
+            )
         parse_threshold_strategy(self.threshold)
         set_("holdout", check_number(self.holdout, "holdout", o, low=0.05, high=0.5))
         set_("folds", check_number(self.folds, "folds", o, low=2, high=50, integer=True))

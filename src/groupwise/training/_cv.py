@@ -17,7 +17,17 @@ from groupwise.training._parallel import limit_threads, parallel_map
 __all__ = ["CVResult", "Recipe", "run_cv"]
 
 #: Rows of the training fold scored for the train-vs-CV (overfitting) check.
-TRAIN_SCORE_ROWS = 5000
+TRAIN_SCORE_ROWS = 2000
+#: Rough relative fit cost of the built-in candidates (for scheduling only).
+_COST = {
+    "random_forest": 10.0,
+    "extra_trees": 4.0,
+    "lightgbm": 2.0,
+    "xgboost": 2.0,
+    "hist_gb": 1.5,
+    "linear": 0.5,
+    "dummy": 0.1,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,6 +132,8 @@ def run_cv(
         for label, recipe in recipes.items()
         for fold, (tr, te) in enumerate(folds)
     ]
+    # expensive fits first, so the slow ones do not form a tail on a busy worker
+    tasks.sort(key=lambda t: -_COST.get(t[2][0].name, 1.0))
 
     def done(i, res):
         if progress is not None:

@@ -30,7 +30,7 @@ from groupwise.evaluation._metrics import (
     default_primary_metric,
     metric_names,
 )
-from groupwise.evaluation._slices import error_slices, is_better
+from groupwise.evaluation._slices import error_slices, is_better, meaningful_delta
 from groupwise.evaluation._threshold import choose_threshold
 from groupwise.exceptions import ConfigError, GroupwiseError
 from groupwise.model_selection import naive_folds, plan_splits
@@ -338,11 +338,11 @@ class _Training:
                 with self.progress.stage(f"Tuning {name}", total=per) as bar:
                     tr = tune(
                         base.recipe, self.X_dev, self.y_dev, self.plan.folds, metric=self.metric, n_classes=self.K,
-                        pos=self.pos or 0, n_trials=per, timeout=self.cfg.tune_timeout, seed=self.cfg.seed,
+                        pos=self.pos or 0, n_trials=per, timeout=self.cfg.tune_timeout, patience=self.cfg.tune_patience, seed=self.cfg.seed,
                         n_jobs=self.cfg.n_jobs, progress=bar,
                     )  # fmt: skip
                 improved = tr.best_result is not None and is_better(
-                    self.metric, tr.best_score, base_score
+                    self.metric, tr.best_score, base_score, min_delta=meaningful_delta(base_score)
                 )
                 record = {
                     "candidate": name,
