@@ -89,3 +89,40 @@ def test_to_jsonable_handles_numpy_and_nan():
         {"a": np.float32(1.5), "b": np.int64(2), "c": float("nan"), 1: np.arange(2)}
     )
     assert out == {"a": 1.5, "b": 2, "c": None, "1": [0, 1]}
+
+
+def test_atomic_writes_get_normal_file_permissions(tmp_path, table):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = io.write_table(table, tmp_path / "p.parquet")
+    finally:
+        os.umask(umask)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_chunked_parquet_reading_keeps_memory_flat(tmp_path):
+    """Pre-buffering made the reader keep every row group; memory must not grow with the file."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "big.parquet"
+    rng = np.random.default_rng(0)
+    with pq.ParquetWriter(path, pa.schema([(f"c{i}", pa.float64()) for i in range(20)])) as w:
+        for _ in range(30):
+            w.write_table(pa.table({f"c{i}": rng.normal(size=50_000) for i in range(20)}))
+
+    def rss():
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    sizes = []
+    for i, chunk in enumerate(io.iter_table_chunks(path, chunk_rows=50_000)):
+        del chunk
+        if i in (5, 29):
+            sizes.append(rss())
+    # 24 more chunks of 8 MB each: with pre-buffering RSS grows by ~190 MB
+    assert sizes[1] - sizes[0] < 60 * 2**20

@@ -213,7 +213,9 @@ def iter_table_chunks(
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            pf = pq.ParquetFile(p)
+            # pre_buffer=False keeps memory at one batch: with pre-buffering the
+            # reader holds on to every row group it has read
+            pf = pq.ParquetFile(p, pre_buffer=False)
             for batch in pf.iter_batches(
                 batch_size=chunk_rows, columns=list(columns) if columns is not None else None
             ):
@@ -254,6 +256,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp creates 0600 files; give the result the permissions of a normal new file
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -261,7 +261,6 @@ class InputSchema:
         errors and ``on_bad_values="error"``).
         """
         out = {}
-        rows = np.arange(row_offset, row_offset + len(chunk))
         for f in self.features:
             if f.name not in chunk.columns:
                 continue
@@ -274,43 +273,43 @@ class InputSchema:
                     f.name,
                     int(bad.sum()),
                     [
-                        {"row": int(rows[i]), "value": _plain(s.iloc[i])}
+                        {"row": int(row_offset + i), "value": _plain(s.iloc[i])}
                         for i in idx[:_MAX_EXAMPLES]
                     ],
                     message=f"values that cannot be read as {f.kind} ({f.dtype})",
                 )
             if f.kind == "categorical" and f.categories is not None:
-                seen = set(f.categories)
-                as_text = values.dropna()
-                unseen_mask = ~as_text.isin(seen)
-                if unseen_mask.any():
-                    idx = np.flatnonzero(unseen_mask.to_numpy())
-                    pos = np.flatnonzero(values.notna().to_numpy())[idx]
+                present = pd.notna(values)
+                unseen = present & ~pd.Series(values, copy=False).isin(f.categories).to_numpy()
+                if unseen.any():
+                    idx = np.flatnonzero(unseen)
                     report.add(
                         "UNSEEN_CATEGORY",
                         f.name,
-                        int(unseen_mask.sum()),
+                        int(unseen.sum()),
                         [
-                            {"row": int(rows[i]), "value": values.iloc[i]}
-                            for i in pos[:_MAX_EXAMPLES]
+                            {"row": int(row_offset + i), "value": values[i]}
+                            for i in idx[:_MAX_EXAMPLES]
                         ],
                         message="categories never seen in training (treated as missing by the model)",
                     )
             if f.kind == "numeric" and f.min is not None:
-                x = values.to_numpy(dtype=np.float64, na_value=np.nan)
                 with np.errstate(invalid="ignore"):
-                    outside = (x < f.min) | (x > f.max)
+                    outside = (values < f.min) | (values > f.max)
                 if outside.any():
                     idx = np.flatnonzero(outside)
                     report.add(
                         "OUT_OF_RANGE",
                         f.name,
                         int(outside.sum()),
-                        [{"row": int(rows[i]), "value": float(x[i])} for i in idx[:_MAX_EXAMPLES]],
+                        [
+                            {"row": int(row_offset + i), "value": float(values[i])}
+                            for i in idx[:_MAX_EXAMPLES]
+                        ],
                         message=f"numbers outside the training range [{f.min:g}, {f.max:g}]",
                     )
-            out[f.name] = values.reset_index(drop=True)
-        return pd.DataFrame(out, index=pd.RangeIndex(len(chunk)))
+            out[f.name] = values
+        return pd.DataFrame(out, index=pd.RangeIndex(len(chunk)), copy=False)
 
 
 def _plain(v):
@@ -319,40 +318,46 @@ def _plain(v):
     return v if isinstance(v, (int, float, str, bool)) or v is None else str(v)
 
 
-def _coerce(s: pd.Series, f: FeatureSchema) -> tuple[pd.Series, np.ndarray]:
-    """``(values in the training dtype, mask of values that could not be coerced)``."""
-    isna = s.isna().to_numpy()
+def _coerce(s: pd.Series, f: FeatureSchema) -> tuple[Any, np.ndarray]:
+    """``(values in the training dtype, mask of values that could not be coerced)``.
+
+    Numeric features become float64 arrays, categorical features object arrays of
+    text (missing stays missing), booleans nullable booleans and dates datetimes.
+    Columns already in the right dtype take a fast path without per-value work.
+    """
+    n = len(s)
     if f.kind == "numeric":
         if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
-            x = pd.Series(s.to_numpy(dtype=np.float64, na_value=np.nan))
+            arr = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            bad = np.isinf(arr)
         else:
-            x = pd.to_numeric(
-                s.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v),
-                errors="coerce",
-            ).astype(np.float64)
-        arr = x.to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = (~isna & np.isnan(arr)) | np.isinf(arr)
-        arr = np.where(bad, np.nan, arr)
-        if f.integer and not np.isnan(arr).any() and np.all(np.mod(arr, 1) == 0):
-            return pd.Series(arr.astype(np.int64)), bad
-        return pd.Series(arr), bad
+            isna = s.isna().to_numpy()
+            text = s.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
+            arr = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            bad = (~isna & np.isnan(arr)) | np.isinf(arr)
+        if bad.any():
+            arr = np.where(bad, np.nan, arr)
+        return arr, bad
     if f.kind == "bool":
         if pd.api.types.is_bool_dtype(s.dtype):
-            return s.reset_index(drop=True).astype("boolean" if isna.any() else bool), np.zeros(
-                len(s), dtype=bool
-            )
+            return s.to_numpy(), np.zeros(n, dtype=bool)
+        isna = s.isna().to_numpy()
         text = s.astype(object).map(
             lambda v: str(v).strip().lower() if v is not None and v == v else None
         )
         mapped = text.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
         bad = ~isna & mapped.isna().to_numpy()
-        return mapped.astype("boolean").reset_index(drop=True), bad
+        return mapped.astype("boolean").to_numpy(), bad
     if f.kind == "datetime":
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
-            return s.reset_index(drop=True), np.zeros(len(s), dtype=bool)
+            return s.to_numpy(), np.zeros(n, dtype=bool)
+        isna = s.isna().to_numpy()
         t = pd.to_datetime(s, errors="coerce", format="mixed")
-        bad = ~isna & t.isna().to_numpy()
-        return t.reset_index(drop=True), bad
-    values = s.astype(object)
-    text = values.where(pd.isna(values), values.map(str))
-    return text.reset_index(drop=True), np.zeros(len(s), dtype=bool)
+        return t.to_numpy(), ~isna & t.isna().to_numpy()
+    # categorical: text, missing as None
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    values = s.to_numpy(dtype=object, na_value=None)
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        values = np.array([None if v is None or v != v else str(v) for v in values], dtype=object)
+    return values, np.zeros(n, dtype=bool)
