@@ -10,6 +10,7 @@ from groupwise.evaluation._metrics import (
     default_primary_metric,
 )
 from groupwise.evaluation._slices import error_slices
+from groupwise.evaluation._support import evaluate_by_support
 from groupwise.evaluation._threshold import choose_threshold
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "choose_threshold",
     "default_primary_metric",
     "error_slices",
+    "evaluate_by_support",
     "expected_calibration_error",
     "paired_bootstrap_difference",
 ]

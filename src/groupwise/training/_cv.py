@@ -62,6 +62,7 @@ class CVResult:
     fold_of_row: np.ndarray
     folds: list[dict[str, Any]]
     fit_time: float
+    error: str | None = None
 
     def fold_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.folds)
@@ -86,11 +87,16 @@ def predict_output(est, X, task: str, n_classes: int) -> np.ndarray:
 
 def _fit_fold(task_args, threads):
     recipe, X, y, tr, te, n_classes, fold, train_score = task_args
-    est = limit_threads(recipe.build(), threads)
-    t0 = time.perf_counter()
-    est.fit(X.iloc[tr], y[tr])
-    fit_time = time.perf_counter() - t0
-    out = predict_output(est, X.iloc[te], recipe.task, n_classes)
+    try:
+        est = limit_threads(recipe.build(), threads)
+        t0 = time.perf_counter()
+        est.fit(X.iloc[tr], y[tr])
+        fit_time = time.perf_counter() - t0
+        out = predict_output(est, X.iloc[te], recipe.task, n_classes)
+    except Exception as exc:  # one failing candidate must not stop the comparison
+        return {"fold": fold, "error": f"{type(exc).__name__}: {exc}"}
+    if not np.all(np.isfinite(out)):
+        return {"fold": fold, "error": "the model produced missing or infinite predictions"}
     train_out = train_rows = None
     if train_score:
         rows = (
@@ -148,6 +154,11 @@ def run_cv(
         fold_of_row = np.full(n, -1)
         fold_rows = []
         total_fit = 0.0
+        mine = [res for (lab, _, _), res in zip(tasks, results, strict=True) if lab == label]
+        errors = sorted({res["error"] for res in mine if "error" in res})
+        if errors:
+            out[label] = CVResult(label, recipe, oof, fold_of_row, [], 0.0, error="; ".join(errors))
+            continue
         for (lab, fold, _), res in zip(tasks, results, strict=True):
             if lab != label:
                 continue

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from groupwise.evaluation._metrics import (
 )
 from groupwise.evaluation._slices import error_slices, is_better, meaningful_delta
 from groupwise.evaluation._threshold import choose_threshold
-from groupwise.exceptions import ConfigError, GroupwiseError
+from groupwise.exceptions import ConfigError, DataError, GroupwiseError, GroupwiseWarning
 from groupwise.model_selection import naive_folds, plan_splits
 from groupwise.spec import TableSpec
 from groupwise.training._config import TrainConfig
@@ -136,8 +137,6 @@ class _Training:
 
     # --------------------------------------------------------------- prepare
     def _prepare(self):
-        from groupwise.exceptions import DataError
-
         df = self.df_in
         self.spec = self.spec_in.resolve(df)
         spec = self.spec
@@ -250,7 +249,7 @@ class _Training:
             raise ConfigError(
                 f"--hierarchy columns must be feature columns of the table; not features: {', '.join(missing)}."
             )
-        est = PartialPoolingRegressor(hierarchy=list(self.cfg.hierarchy), unknown="fallback_mean")
+        est = PartialPoolingRegressor(hierarchy=list(self.cfg.hierarchy), unknown="global")
         return Recipe("partial_pooling", self.task, self.kinds, self.cfg.seed, template=est)
 
     def _candidates(self):
@@ -268,6 +267,20 @@ class _Training:
                 n_jobs=self.cfg.n_jobs,
                 progress=bar,
             )
+        self.failed = {label: res.error for label, res in self.cv.items() if res.error}
+        for label, error in self.failed.items():
+            if label in BASELINES:
+                raise DataError(
+                    f"The {label!r} baseline failed in cross-validation ({error}); the table cannot be modelled as "
+                    "it is. Check the feature columns (types, missing values) with 'groupwise audit'."
+                )
+            warnings.warn(
+                f"Candidate {label!r} failed and is left out of the comparison: {error}",
+                GroupwiseWarning,
+                stacklevel=2,
+            )
+            self.emit("candidate_failed", {"candidate": label, "error": error})
+        self.cv = {label: res for label, res in self.cv.items() if not res.error}
         self.leaderboard = self._leaderboard(self.cv)
         self.emit("leaderboard", self.leaderboard)
 

@@ -108,7 +108,11 @@ def tune(
         ]
         results = parallel_map(_trial_cv, tasks, n_jobs=n_jobs)
         for trial, p, result in zip(batch, params, results, strict=True):
-            score = oof_metricset(result, y, recipe.task, pos).point([metric])[metric]
+            score = (
+                np.nan
+                if result.error
+                else oof_metricset(result, y, recipe.task, pos).point([metric])[metric]
+            )
             if not np.isfinite(score):
                 score = -np.inf if maximize else np.inf
             study.tell(trial, score)

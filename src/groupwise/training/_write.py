@@ -217,6 +217,7 @@ def write_run(t, root: Path, run_id: str, bar) -> None:
             s: sum(f.severity == s for f in mc.findings) for s in ("error", "warning", "info")
         },
         "model": model_info,
+        "failed_candidates": t.failed,
         "plots": plots,
         "timings": {k: round(v, 3) for k, v in t.timings.items()},
     }
