@@ -281,3 +281,14 @@ _GR = GroupedRidge(groups=["g"])
 @parametrize_with_checks([_PPR, _GR], expected_failed_checks=lambda est: _EXPECTED)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_scale_by_gives_each_group_its_intercept_scale_and_shares_slope_scales(fitted):
+    sc = fitted.scales_
+    leaf = sc[sc["level"] == "species"]
+    assert (
+        leaf.loc[leaf["coefficient"] == "intercept", "sd"].nunique()
+        == leaf["scale_group"].nunique()
+    )
+    for cov in ("x1", "x2"):
+        assert leaf.loc[leaf["coefficient"] == cov, "sd"].nunique() == 1

@@ -232,6 +232,7 @@ def _m_step(
             sums = _sum_by(E, tree.leaf_group, tree.n_groups)  # (q, K)
             Dk = (sums / np.maximum(counts, 1)).T
             Dk[counts == 0] = D[d][counts == 0]
+            Dk[:, 1:] = E[1:].mean(axis=1)  # slope variances are shared by all scale groups
             new_D[d] = np.maximum(Dk, 1e-10)
         else:
             new_D[d] = np.maximum(E.mean(axis=1), 1e-10)
@@ -239,7 +240,12 @@ def _m_step(
 
 
 def _pack(s2, D) -> np.ndarray:
-    return np.log(np.concatenate([[s2], *[np.ravel(x) for x in D[1:]]]))
+    """Log parameters: σ², internal levels' diagonals, then the leaf level's intercept
+    variance per scale group followed by its slope variances (shared by all groups)."""
+    parts = [[s2]]
+    for x in D[1:]:
+        parts.append(np.r_[x[:, 0], x[0, 1:]] if x.ndim == 2 else x)
+    return np.log(np.concatenate(parts))
 
 
 def _unpack(theta: np.ndarray, D_like: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
@@ -247,9 +253,14 @@ def _unpack(theta: np.ndarray, D_like: list[np.ndarray]) -> tuple[float, list[np
     out = [np.empty(0)]
     pos = 1
     for x in D_like[1:]:
-        k = x.size
-        out.append(np.exp(theta[pos : pos + k]).reshape(x.shape))
-        pos += k
+        if x.ndim == 2:
+            K, q = x.shape
+            v = np.exp(theta[pos : pos + K + q - 1])
+            out.append(np.column_stack([v[:K], np.broadcast_to(v[K:], (K, q - 1))]))
+            pos += K + q - 1
+        else:
+            out.append(np.exp(theta[pos : pos + x.size]))
+            pos += x.size
     return s2, out
 
 
@@ -304,8 +315,11 @@ def fit_em(
             s2_em, D_em = _m_step(tree, st, post, D_)
         grad = [0.5 * st.total * (s2_em / s2_ - 1.0)]
         for d in range(1, len(D_)):
-            c = counts[d] if D_[d].ndim == 1 else counts[d][:, None]
-            grad.append((0.5 * c * (D_em[d] / D_[d] - 1.0)).ravel())
+            if D_[d].ndim == 1:
+                grad.append(0.5 * counts[d] * (D_em[d] / D_[d] - 1.0))
+            else:  # intercepts per scale group, then the shared slopes (all leaves)
+                grad.append(0.5 * counts[d] * (D_em[d][:, 0] / D_[d][:, 0] - 1.0))
+                grad.append(0.5 * counts[d].sum() * (D_em[d][0, 1:] / D_[d][0, 1:] - 1.0))
         last["post"], last["theta"] = post, theta
         return -post.loglik, -np.concatenate([np.ravel(g) for g in grad])
 
@@ -483,7 +497,8 @@ class PartialPoolingRegressor(RegressorMixin, BaseEstimator):
         Numeric columns with slopes (standardised internally); default every numeric
         column not in ``hierarchy``.
     scale_by : str, default=None
-        A hierarchy column whose levels get their own leaf-level variances.
+        A hierarchy column whose levels get their own leaf-level intercept variance
+        (cluster-specific shrinkage); the leaf slope variances are shared.
     max_iter : int, default=500
         Maximum number of E-steps.
     tol : float, default=1e-4
