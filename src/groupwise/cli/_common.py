@@ -16,7 +16,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from groupwise._format import fmt
 from groupwise.exceptions import GroupwiseError, GroupwiseWarning
+
+__all__ = ["EXIT_BUG", "err", "fmt", "frame_table", "handle_errors", "kv_table", "out"]
 
 #: Exit code for an unexpected exception (a bug): EX_SOFTWARE from sysexits.h.
 EXIT_BUG = 70
@@ -140,20 +143,3 @@ def frame_table(
     for row in rows:
         table.add_row(*(fmt(v) for v in row))
     return table
-
-
-def fmt(value: Any, digits: int = 3) -> str:
-    """Human formatting: floats to ``digits`` significant decimals, lists joined."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return "—"
-        return f"{value:.{digits}f}" if abs(value) < 1e5 else f"{value:.3g}"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(fmt(v, digits) for v in value)
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k}: {fmt(v, digits)}" for k, v in value.items())
-    return str(value)

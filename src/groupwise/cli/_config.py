@@ -17,7 +17,9 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from groupwise.exceptions import ConfigError, FileFormatError, did_you_mean
 
@@ -86,3 +88,55 @@ def as_list(value) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [str(v) for v in value]
+
+
+# --------------------------------------------------------------------- shared options
+# Column roles, declared once for every command that reads a table.
+TargetOption = Annotated[str | None, typer.Option("--target", "-t", help="Target column.")]
+IdOption = Annotated[
+    list[str] | None,
+    typer.Option("--id", help="Id column (repeatable); kept in predictions, never a feature."),
+]
+GroupOption = Annotated[
+    str | None,
+    typer.Option(
+        "--group", "-g", help="Group column (batch, site, subject): splits keep groups whole."
+    ),
+]
+TimeOption = Annotated[
+    str | None,
+    typer.Option("--time", help="Time column: holdout = latest period, CV = expanding window."),
+]
+TaskOption = Annotated[
+    str | None, typer.Option(help="auto | classification | regression. [default: auto]")
+]
+PosLabelOption = Annotated[str | None, typer.Option(help="Positive class of a binary target.")]
+DropOption = Annotated[
+    list[str] | None, typer.Option("--drop", help="Column to ignore (repeatable).")
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="TOML file with these options (roles at top level, the command's own under [command]).",
+    ),
+]
+
+
+def spec_from_options(opts: Mapping[str, Any]):
+    """The TableSpec from merged options; a clear error when the target is missing."""
+    from groupwise.spec import TableSpec
+
+    if not opts.get("target"):
+        raise ConfigError(
+            'Missing the target column: pass --target COLUMN (or target = "..." in --config).'
+        )
+    return TableSpec(
+        target=opts["target"],
+        task=opts.get("task") or "auto",
+        pos_label=opts.get("pos_label"),
+        id_cols=as_list(opts.get("id")),
+        group_col=opts.get("group"),
+        time_col=opts.get("time"),
+        drop_cols=as_list(opts.get("drop")),
+    )

@@ -8,7 +8,20 @@ from typing import Annotated
 import typer
 
 from groupwise.cli._common import err, escape, frame_table, handle_errors, out
-from groupwise.cli._config import as_list, load_options, merged
+from groupwise.cli._config import (
+    ConfigOption,
+    DropOption,
+    GroupOption,
+    IdOption,
+    PosLabelOption,
+    TargetOption,
+    TaskOption,
+    TimeOption,
+    as_list,
+    load_options,
+    merged,
+    spec_from_options,
+)
 
 _OPTIONS = (
     "target",
@@ -39,21 +52,13 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 @handle_errors
 def audit(
     table: Annotated[Path, typer.Argument(help="Table to audit (.parquet or .csv).")],
-    target: Annotated[str | None, typer.Option("--target", "-t", help="Target column.")] = None,
-    id_cols: Annotated[
-        list[str] | None, typer.Option("--id", help="Id column (repeatable).")
-    ] = None,
-    group: Annotated[
-        str | None, typer.Option("--group", "-g", help="Group column (batch, site, subject).")
-    ] = None,
-    time: Annotated[str | None, typer.Option("--time", help="Time column.")] = None,
-    task: Annotated[str | None, typer.Option(help="auto | classification | regression.")] = None,
-    pos_label: Annotated[
-        str | None, typer.Option(help="Positive class of a binary target.")
-    ] = None,
-    drop: Annotated[
-        list[str] | None, typer.Option("--drop", help="Column to ignore (repeatable).")
-    ] = None,
+    target: TargetOption = None,
+    id_cols: IdOption = None,
+    group: GroupOption = None,
+    time: TimeOption = None,
+    task: TaskOption = None,
+    pos_label: PosLabelOption = None,
+    drop: DropOption = None,
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="Directory for audit.json and audit.md. [default: audit]"),
@@ -79,9 +84,7 @@ def audit(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the JSON report to stdout instead of the table.")
     ] = False,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="TOML file with these options ([audit] table).")
-    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Check a table for the silent failure modes that make reported scores lie.
 
@@ -91,7 +94,6 @@ def audit(
     from groupwise.cli._progress import RichProgress
     from groupwise.exceptions import ConfigError
     from groupwise.io import read_table, sha256_file, write_json, write_text
-    from groupwise.spec import TableSpec
 
     opts = merged(
         {
@@ -102,23 +104,11 @@ def audit(
         load_options(config, "audit", _OPTIONS),
         _DEFAULTS,
     )  # fmt: skip
-    if not opts.get("target"):
-        raise ConfigError(
-            'Missing the target column: pass --target COLUMN (or target = "..." in --config).'
-        )
+    spec = spec_from_options(opts)
     if opts["fail_on"] not in ("error", "warning", "never"):
         raise ConfigError(
             f"--fail-on must be one of error, warning, never. Got {opts['fail_on']!r} instead."
         )
-    spec = TableSpec(
-        target=opts["target"],
-        task=opts["task"],
-        pos_label=opts.get("pos_label"),
-        id_cols=as_list(opts.get("id")),
-        group_col=opts.get("group"),
-        time_col=opts.get("time"),
-        drop_cols=as_list(opts.get("drop")),
-    )
     df = read_table(table)
     report = run_audit(
         df,

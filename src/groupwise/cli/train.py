@@ -8,7 +8,19 @@ from typing import Annotated, Any
 import typer
 
 from groupwise.cli._common import err, escape, fmt, frame_table, handle_errors, out
-from groupwise.cli._config import as_list, load_options, merged
+from groupwise.cli._config import (
+    ConfigOption,
+    DropOption,
+    GroupOption,
+    IdOption,
+    PosLabelOption,
+    TargetOption,
+    TaskOption,
+    TimeOption,
+    load_options,
+    merged,
+    spec_from_options,
+)
 
 _OPTIONS = (
     "target", "id", "group", "time", "task", "pos_label", "drop", "metric", "models", "tune_trials",
@@ -29,30 +41,13 @@ def _split(value):
 @handle_errors
 def train(
     table: Annotated[Path, typer.Argument(help="Training table (.parquet or .csv).")],
-    target: Annotated[str | None, typer.Option("--target", "-t", help="Target column.")] = None,
-    id_cols: Annotated[
-        list[str] | None,
-        typer.Option("--id", help="Id column (repeatable); kept in predictions, never a feature."),
-    ] = None,
-    group: Annotated[
-        str | None,
-        typer.Option(
-            "--group", "-g", help="Group column (batch, site, subject): splits keep groups whole."
-        ),
-    ] = None,
-    time: Annotated[
-        str | None,
-        typer.Option("--time", help="Time column: holdout = latest period, CV = expanding window."),
-    ] = None,
-    task: Annotated[
-        str | None, typer.Option(help="auto | classification | regression. [default: auto]")
-    ] = None,
-    pos_label: Annotated[
-        str | None, typer.Option(help="Positive class of a binary target.")
-    ] = None,
-    drop: Annotated[
-        list[str] | None, typer.Option("--drop", help="Column to ignore (repeatable).")
-    ] = None,
+    target: TargetOption = None,
+    id_cols: IdOption = None,
+    group: GroupOption = None,
+    time: TimeOption = None,
+    task: TaskOption = None,
+    pos_label: PosLabelOption = None,
+    drop: DropOption = None,
     metric: Annotated[
         str | None, typer.Option(help="Primary metric (default by task and class balance).")
     ] = None,
@@ -110,18 +105,14 @@ def train(
     no_learning_curve: Annotated[
         bool, typer.Option("--no-learning-curve", help="Skip the learning curve.")
     ] = False,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="TOML file with these options ([train] table).")
-    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Plan honest splits, compare candidates, tune, evaluate on the holdout once, and write a run.
 
     Exit codes: 0 success; 1 findings at or above --fail-on; 2 bad input.
     """
     from groupwise.cli._progress import RichProgress
-    from groupwise.exceptions import ConfigError
     from groupwise.io import read_table
-    from groupwise.spec import TableSpec
     from groupwise.training import TrainConfig
     from groupwise.training import train as run_train
 
@@ -138,19 +129,7 @@ def train(
         load_options(config, "train", _OPTIONS),
         {"task": "auto"},
     )  # fmt: skip
-    if not opts.get("target"):
-        raise ConfigError(
-            'Missing the target column: pass --target COLUMN (or target = "..." in --config).'
-        )
-    spec = TableSpec(
-        target=opts["target"],
-        task=opts["task"],
-        pos_label=opts.get("pos_label"),
-        id_cols=as_list(opts.get("id")),
-        group_col=opts.get("group"),
-        time_col=opts.get("time"),
-        drop_cols=as_list(opts.get("drop")),
-    )
+    spec = spec_from_options(opts)
     cfg_fields = {
         k: opts[k]
         for k in _OPTIONS

@@ -478,6 +478,41 @@ def _design(
     return np.column_stack([np.ones(len(X)), z])
 
 
+def _fit_inputs(est, X, y, id_cols: Sequence[str], role: str):
+    """Validate ``X`` and ``y``, drop rows with missing ids and standardise the covariates.
+
+    Sets ``covariates_``, ``x_mean_``, ``x_sd_``, ``feature_names_in_`` and
+    ``n_features_in_`` on ``est``; returns ``(X, y, Z)`` with ``Z = [1, standardised x]``.
+    """
+    owner = type(est).__name__
+    X = _as_frame(X, owner)
+    _check_columns(X, id_cols, role, owner)
+    covariates = _default_covariates(X, id_cols) if est.covariates is None else list(est.covariates)
+    _check_columns(X, covariates, "covariate", owner)
+    y = np.asarray(y, dtype=np.float64)
+    if len(y) != len(X):
+        raise DataError(f"{owner}: X has {len(X)} rows but y has {len(y)}.")
+    if not np.all(np.isfinite(y)):
+        raise DataError(
+            f"{owner}: y has {int((~np.isfinite(y)).sum())} missing or infinite values; drop those rows first."
+        )
+    est.feature_names_in_ = np.asarray(X.columns, dtype=object)
+    est.n_features_in_ = X.shape[1]
+    X, y = _drop_missing_ids(X, y, id_cols, owner)
+    if len(X) < 2:
+        raise DataError(f"{owner} needs at least 2 rows with complete ids; got {len(X)}.")
+    x = (
+        X[covariates].to_numpy(dtype=np.float64, na_value=np.nan)
+        if covariates
+        else np.empty((len(X), 0))
+    )
+    est.covariates_ = covariates
+    est.x_mean_ = np.nanmean(x, axis=0) if covariates else np.empty(0)
+    sd = np.nanstd(x, axis=0) if covariates else np.empty(0)
+    est.x_sd_ = np.where(sd > 0, sd, 1.0)
+    return X, y, _design(X, covariates, est.x_mean_, est.x_sd_)
+
+
 # --------------------------------------------------------------------------- estimators
 class PartialPoolingRegressor(RegressorMixin, BaseEstimator):
     """Nested hierarchical ridge fitted by exact empirical Bayes.
@@ -587,37 +622,11 @@ class PartialPoolingRegressor(RegressorMixin, BaseEstimator):
     def fit(self, X, y):
         owner = type(self).__name__
         hierarchy = self._validate_params_()
-        X = _as_frame(X, owner)
-        _check_columns(X, hierarchy, "hierarchy", owner)
-        covariates = (
-            _default_covariates(X, hierarchy) if self.covariates is None else list(self.covariates)
-        )
-        _check_columns(X, covariates, "covariate", owner)
-        y = np.asarray(y, dtype=np.float64)
-        if len(y) != len(X):
-            raise DataError(f"{owner}: X has {len(X)} rows but y has {len(y)}.")
-        if not np.all(np.isfinite(y)):
-            raise DataError(
-                f"{owner}: y has {int((~np.isfinite(y)).sum())} missing or infinite values; drop those rows first."
-            )
-        X, y = _drop_missing_ids(X, y, hierarchy, owner)
-        if len(X) < 2:
-            raise DataError(f"{owner} needs at least 2 rows with complete ids; got {len(X)}.")
+        X, y, Z = _fit_inputs(self, X, y, hierarchy, "hierarchy")
         _check_nesting(X, hierarchy, owner)
         self.hierarchy_ = hierarchy
-        self.covariates_ = covariates
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        x = (
-            X[covariates].to_numpy(dtype=np.float64, na_value=np.nan)
-            if covariates
-            else np.empty((len(X), 0))
-        )
-        self.x_mean_ = np.nanmean(x, axis=0) if covariates else np.empty(0)
-        sd = np.nanstd(x, axis=0) if covariates else np.empty(0)
-        self.x_sd_ = np.where(sd > 0, sd, 1.0)
         self.y_mean_, self.y_sd_ = float(y.mean()), float(y.std()) or 1.0
         ys = (y - self.y_mean_) / self.y_sd_
-        Z = _design(X, covariates, self.x_mean_, self.x_sd_)
         q = Z.shape[1]
         self.encoder_ = enc = _Encoder(X, hierarchy)
         L = len(hierarchy)
@@ -655,7 +664,6 @@ class PartialPoolingRegressor(RegressorMixin, BaseEstimator):
         self.top_mean_ = top.mean(axis=1)
         self.top_cov_ = np.cov(top) if top.shape[1] > 1 else np.zeros((q, q))
         self.top_cov_ = np.atleast_2d(self.top_cov_) + post.C[0].mean(axis=2)
-        self.n_features_in_ = X.shape[1]
         return self
 
     @property
@@ -861,24 +869,8 @@ class GroupedRidge(RegressorMixin, BaseEstimator):
             raise ConfigError(
                 f"The 'alpha' parameter of {owner} must be a float in the range [0, inf). Got {self.alpha!r} instead."
             )
-        X = _as_frame(X, owner)
-        _check_columns(X, groups, "group", owner)
-        covariates = (
-            _default_covariates(X, groups) if self.covariates is None else list(self.covariates)
-        )
-        _check_columns(X, covariates, "covariate", owner)
-        y = np.asarray(y, dtype=np.float64)
-        X, y = _drop_missing_ids(X, y, groups, owner)
-        self.groups_, self.covariates_ = groups, covariates
-        x = (
-            X[covariates].to_numpy(dtype=np.float64, na_value=np.nan)
-            if covariates
-            else np.empty((len(X), 0))
-        )
-        self.x_mean_ = np.nanmean(x, axis=0) if covariates else np.empty(0)
-        sd = np.nanstd(x, axis=0) if covariates else np.empty(0)
-        self.x_sd_ = np.where(sd > 0, sd, 1.0)
-        Z = _design(X, covariates, self.x_mean_, self.x_sd_)
+        X, y, Z = _fit_inputs(self, X, y, groups, "group")
+        self.groups_ = groups
         q = Z.shape[1]
         self.encoder_ = enc = _Encoder(X, groups)
         L = len(groups)
@@ -895,8 +887,6 @@ class GroupedRidge(RegressorMixin, BaseEstimator):
             self.coef_[d] = _matvec(inv, u)
         S_all, u_all = S.sum(axis=2), u.sum(axis=1)
         self.global_coef_ = np.linalg.solve(S_all + np.diag(penalty), u_all)
-        self.n_features_in_ = X.shape[1]
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         return self
 
     def predict(self, X):

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Any
 
+from groupwise._format import fmt
 from groupwise.io import write_text
 from groupwise.report._summarize import summarize_run
 
 __all__ = ["render_run"]
 
 
-def _fmt(v: Any, digits: int = 3) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "—"
-        return f"{v:.{digits}f}"
-    return str(v)
-
-
 def _ci(d: dict | None, digits: int = 3) -> str:
     if not d:
         return "—"
-    return f"{_fmt(d.get('estimate'), digits)} [{_fmt(d.get('ci_low'), digits)}, {_fmt(d.get('ci_high'), digits)}]"
+    return f"{fmt(d.get('estimate'), digits)} [{fmt(d.get('ci_low'), digits)}, {fmt(d.get('ci_high'), digits)}]"
 
 
 def _env(autoescape: bool):
@@ -40,7 +27,7 @@ def _env(autoescape: bool):
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["fmt"] = _fmt
+    env.filters["fmt"] = fmt
     env.filters["ci"] = _ci
     return env
 

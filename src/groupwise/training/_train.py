@@ -256,17 +256,7 @@ class _Training:
         recipes = self._recipes()
         total = len(recipes) * len(self.plan.folds)
         with self.progress.stage("Cross-validating candidates", total=total) as bar:
-            self.cv = run_cv(
-                recipes,
-                self.X_dev,
-                self.y_dev,
-                self.plan.folds,
-                task=self.task,
-                n_classes=self.K,
-                pos=self.pos or 0,
-                n_jobs=self.cfg.n_jobs,
-                progress=bar,
-            )
+            self.cv = self._cv(recipes, progress=bar)
         self.failed = {label: res.error for label, res in self.cv.items() if res.error}
         for label, error in self.failed.items():
             if label in BASELINES:
@@ -283,6 +273,13 @@ class _Training:
         self.cv = {label: res for label, res in self.cv.items() if not res.error}
         self.leaderboard = self._leaderboard(self.cv)
         self.emit("leaderboard", self.leaderboard)
+
+    def _cv(self, recipes: Mapping[str, Recipe], folds=None, **kwargs) -> dict[str, CVResult]:
+        """Cross-validate on the development rows (the plan's folds unless given)."""
+        return run_cv(
+            recipes, self.X_dev, self.y_dev, self.plan.folds if folds is None else folds,
+            task=self.task, n_classes=self.K, pos=self.pos or 0, n_jobs=self.cfg.n_jobs, **kwargs,
+        )  # fmt: skip
 
     def _pooled(self, result: CVResult, names=None) -> dict[str, float]:
         return oof_metricset(result, self.y_dev, self.task, self.pos or 0).point(
@@ -375,16 +372,7 @@ class _Training:
                         base.recipe, params={**base.recipe.params, **tr.best_params}
                     )
                     # re-run the best configuration with train scores for the leaderboard
-                    res = run_cv(
-                        {label: recipe},
-                        self.X_dev,
-                        self.y_dev,
-                        self.plan.folds,
-                        task=self.task,
-                        n_classes=self.K,
-                        pos=self.pos or 0,
-                        n_jobs=self.cfg.n_jobs,
-                    )[label]
+                    res = self._cv({label: recipe})[label]
                     results[label] = res
                     tuned_flags[label] = True
             self.leaderboard = self._leaderboard(results, tuned_flags)
@@ -542,18 +530,9 @@ class _Training:
             return
         folds = naive_folds(self.y_dev, self.task, self.cfg.folds, self.cfg.seed)
         with self.progress.stage("Naive (row-level) CV", total=len(folds)) as bar:
-            naive = run_cv(
-                {self.selected: self.recipe},
-                self.X_dev,
-                self.y_dev,
-                folds,
-                task=self.task,
-                n_classes=self.K,
-                pos=self.pos or 0,
-                n_jobs=self.cfg.n_jobs,
-                train_score=False,
-                progress=bar,
-            )[self.selected]
+            naive = self._cv({self.selected: self.recipe}, folds, train_score=False, progress=bar)[
+                self.selected
+            ]
         self.naive_result = naive
         both = tested & (naive.fold_of_row >= 0)
         y = self.y_dev[both]
