@@ -97,3 +97,16 @@ def test_report_rerenders_from_run_files(cli, table, tmp_path):
         assert section in card
     result = cli("report", "--models-dir", tmp_path, "--run", "nope")
     assert result.exit_code == 2 and "not found" in result.stderr
+
+
+def test_report_warns_when_the_holdout_has_few_groups(cli, table, tmp_path):
+    # 8 batches and a 20% holdout leave 2 groups in the holdout
+    assert (
+        cli(
+            "train", table, "--target", "y", "--group", "batch", "--models-dir", tmp_path, *FAST
+        ).exit_code
+        == 0
+    )
+    latest = (tmp_path / "registry" / "latest.txt").read_text().strip()
+    html = (tmp_path / "runs" / latest / "report.html").read_text()
+    assert "understate the uncertainty" in html

@@ -93,6 +93,7 @@ def summarize_run(
         "metric_columns": _metric_columns(meta["spec"]["task"]),
         "holdout": holdout,
         "baselines": _read(metrics / "baselines.json", {}),
+        "bootstrap": _read(metrics / "bootstrap_ci.json", {}),
         "threshold": _read(metrics / "threshold.json", {}),
         "naive_vs_grouped": ng if ng.get("naive") else None,
         "tuning": _read(metrics / "tuning.json", []),
