@@ -231,12 +231,11 @@ class _Printer:
                 "Holdout (touched once; 95% bootstrap CI)", ["metric", "estimate", "95% CI"], rows
             )
         )
-        groups = payload.get("groups")
-        if groups is not None and groups < 10:
-            out().print(
-                f"  [yellow]The holdout holds {groups} groups: its bootstrap intervals understate the "
-                "uncertainty. Lean on the cross-validated estimate.[/]"
-            )
+        from groupwise.evaluation._bootstrap import few_groups_warning
+
+        warning = few_groups_warning(payload.get("groups"))
+        if warning:
+            out().print(f"  [yellow]{escape(warning)}[/]")
 
 
 def print_model_checks(findings) -> None:

@@ -9,10 +9,29 @@ import pandas as pd
 
 from groupwise.evaluation._metrics import MetricSet
 
-__all__ = ["bootstrap_ci", "bootstrap_weights", "paired_bootstrap_difference"]
+__all__ = [
+    "MIN_BOOTSTRAP_GROUPS",
+    "bootstrap_ci",
+    "bootstrap_weights",
+    "few_groups_warning",
+    "paired_bootstrap_difference",
+]
 
 #: Upper bound on the weight matrix held at once (resamples × rows).
 _CHUNK_CELLS = 8_000_000
+
+#: Below this many resampled groups, a group bootstrap interval is too narrow to trust.
+MIN_BOOTSTRAP_GROUPS = 10
+
+
+def few_groups_warning(groups: int | None) -> str | None:
+    """The warning shown beside holdout intervals resampled from too few groups, or None."""
+    if groups is None or groups >= MIN_BOOTSTRAP_GROUPS:
+        return None
+    return (
+        f"The holdout holds only {groups} groups: its bootstrap intervals understate the "
+        "uncertainty. Lean on the cross-validated estimate."
+    )
 
 
 def bootstrap_weights(

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from groupwise.evaluation._bootstrap import few_groups_warning
 from groupwise.io import read_json
 
 __all__ = ["summarize_run"]
@@ -93,7 +94,9 @@ def summarize_run(
         "metric_columns": _metric_columns(meta["spec"]["task"]),
         "holdout": holdout,
         "baselines": _read(metrics / "baselines.json", {}),
-        "bootstrap": _read(metrics / "bootstrap_ci.json", {}),
+        "holdout_warning": few_groups_warning(
+            _read(metrics / "bootstrap_ci.json", {}).get("groups")
+        ),
         "threshold": _read(metrics / "threshold.json", {}),
         "naive_vs_grouped": ng if ng.get("naive") else None,
         "tuning": _read(metrics / "tuning.json", []),

@@ -230,11 +230,13 @@ def write_run(t, root: Path, run_id: str, bar) -> None:
 
 
 def _bootstrap_note(t) -> str:
+    from groupwise.evaluation._bootstrap import MIN_BOOTSTRAP_GROUPS
+
     if t.bootstrap_unit != "group":
         return "resamples rows with replacement (treats rows as independent)"
     note = f"resamples the {t.holdout_groups} holdout groups with replacement"
-    if t.holdout_groups < 10:
-        note += "; with fewer than 10 groups the interval understates the uncertainty"
+    if t.holdout_groups < MIN_BOOTSTRAP_GROUPS:
+        note += f"; with fewer than {MIN_BOOTSTRAP_GROUPS} groups the interval understates the uncertainty"
     return note
 
 
