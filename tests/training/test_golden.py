@@ -1,0 +1,121 @@
+"""Golden metrics: three seeded runs whose numbers must not move unless a change means them to.
+
+The stored files in ``golden/`` are the metrics of a binary grouped, a multiclass plain and
+a regression time-split run (timings excluded). A refactor must reproduce them; a change
+that alters the numbers on purpose regenerates them with ``GROUPWISE_UPDATE_GOLDEN=1``
+and says why in its commit message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+from groupwise.datasets import generate_dataset
+from groupwise.spec import TableSpec
+from groupwise.training import TrainConfig, train
+
+from .conftest import FAST, grouped_table
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("GROUPWISE_UPDATE_GOLDEN") == "1"
+#: Keys whose values depend on the clock or the machine, not on the statistics.
+VOLATILE = {"fit_time", "fit_time_mean", "duration_s", "fit_time_sd", "timings"}
+
+
+def _binary_grouped():
+    return grouped_table(seed=21), TableSpec(target="y", group_col="batch", id_cols=["sample_id"])
+
+
+def _multiclass_plain():
+    X, y, _ = generate_dataset(
+        n_samples=600, n_classes=3, n_informative=6, n_noise=2, random_state=22
+    )
+    return X.assign(y=y), TableSpec(target="y")
+
+
+def _regression_time():
+    X, y, _ = generate_dataset(
+        task="regression", n_samples=600, n_informative=4, n_noise=2, leak_time_column=True,
+        random_state=23,
+    )  # fmt: skip
+    return X.assign(y=y), TableSpec(target="y", time_col="sample_date")
+
+
+CASES = {
+    "binary_grouped": _binary_grouped,
+    "multiclass_plain": _multiclass_plain,
+    "regression_time": _regression_time,
+}
+
+
+def _strip(obj):
+    if isinstance(obj, dict):
+        return {k: _strip(v) for k, v in obj.items() if k not in VOLATILE}
+    if isinstance(obj, list):
+        return [_strip(v) for v in obj]
+    return obj
+
+
+def _numbers(run) -> dict:
+    """Every metric the run reports, without timings."""
+    m = run.path / "metrics"
+    out = {}
+    for name in (
+        "holdout_metrics", "bootstrap_ci", "threshold", "naive_vs_grouped", "baselines",
+        "cv_leaderboard", "model_checks",
+    ):  # fmt: skip
+        out[name] = json.loads((m / f"{name}.json").read_text())
+    tuning = m / "tuning.json"
+    out["tuning"] = json.loads(tuning.read_text()) if tuning.exists() else None
+    meta = run.meta
+    out["run_meta"] = {
+        k: meta[k]
+        for k in ("metrics", "selected_model", "threshold", "split_plan", "primary_metric")
+    }
+    out["run_meta"]["selected_model"] = {
+        k: v for k, v in meta["selected_model"].items() if k != "pipeline"
+    }
+    return _strip(out)
+
+
+def _compare(got, want, path="") -> list[str]:
+    if isinstance(want, dict) and isinstance(got, dict):
+        diffs = [f"{path}/{k}: missing" for k in want if k not in got]
+        diffs += [f"{path}/{k}: unexpected" for k in got if k not in want]
+        for k in want:
+            if k in got:
+                diffs += _compare(got[k], want[k], f"{path}/{k}")
+        return diffs
+    if isinstance(want, list) and isinstance(got, list):
+        if len(want) != len(got):
+            return [f"{path}: {len(got)} items, golden {len(want)}"]
+        return [
+            d
+            for i, (g, w) in enumerate(zip(got, want, strict=True))
+            for d in _compare(g, w, f"{path}[{i}]")
+        ]
+    if isinstance(want, float) and isinstance(got, (int, float)) and not isinstance(got, bool):
+        if math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9):
+            return []
+        return [f"{path}: {got!r} != golden {want!r}"]
+    return [] if got == want else [f"{path}: {got!r} != golden {want!r}"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_seeded_runs_reproduce_the_golden_metrics(case, tmp_path):
+    df, spec = CASES[case]()
+    run = train(df, spec, TrainConfig(models_dir=str(tmp_path), **FAST))
+    got = _numbers(run)
+    path = GOLDEN / f"{case}.json"
+    if UPDATE:
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+    want = json.loads(path.read_text())
+    diffs = _compare(got, want)
+    assert not diffs, "\n".join(diffs[:40])
