@@ -75,7 +75,7 @@ LATENCY = r"""
 import sys, json, time, statistics, pandas as pd
 from threadpoolctl import threadpool_limits
 from groupwise import load_run
-from groupwise.training._parallel import available_cores
+from groupwise._parallel import available_cores
 run = load_run("latest", sys.argv[1])
 rows = pd.read_parquet(sys.argv[2]).iloc[:1000]
 X = rows[run.schema.feature_names]

@@ -28,7 +28,9 @@ def _interval(low, high, closed: str) -> str:
 
 def _fail(owner: str, name: str, expected: str, value) -> ConfigError:
     return ConfigError(
-        f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead."
+        f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead.",
+        parameter=name,
+        value=value,
     )
 
 
@@ -64,7 +66,9 @@ def check_choice(value, name: str, owner: str, options: Sequence):
     listed = ", ".join(repr(o) for o in options)
     hint = did_you_mean(value, [str(o) for o in options]) if isinstance(value, str) else ""
     raise ConfigError(
-        f"The {name!r} parameter of {owner} must be one of {listed}. Got {value!r} instead.{hint}"
+        f"The {name!r} parameter of {owner} must be one of {listed}. Got {value!r} instead.{hint}",
+        parameter=name,
+        value=value,
     )
 
 

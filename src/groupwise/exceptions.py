@@ -41,7 +41,16 @@ class GroupwiseError(Exception):
 
 
 class ConfigError(GroupwiseError, ValueError):
-    """A parameter or configuration value is invalid."""
+    """A parameter or configuration value is invalid.
+
+    ``parameter`` names the parameter in library terms (``"threshold"``) and ``value``
+    holds what came in, so the command line can name its own flag (``--threshold``).
+    """
+
+    def __init__(self, message: str, *, parameter: str | None = None, value=None):
+        super().__init__(message)
+        self.parameter = parameter
+        self.value = value
 
 
 class SpecError(ConfigError):

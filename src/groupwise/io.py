@@ -31,6 +31,7 @@ __all__ = [
     "read_parquet_metadata",
     "read_table",
     "sha256_file",
+    "table_fingerprint",
     "table_columns",
     "table_format",
     "iter_table_chunks",
@@ -381,4 +382,13 @@ def sha256_file(path: str | os.PathLike, *, chunk_size: int = 1 << 20) -> str:
     with open(_existing_file(path), "rb") as fh:
         while block := fh.read(chunk_size):
             h.update(block)
+    return h.hexdigest()
+
+
+def table_fingerprint(df: pd.DataFrame) -> str:
+    """SHA-256 of a DataFrame's column names, dtypes and cell values."""
+    h = hashlib.sha256()
+    h.update("\x1f".join(f"{c}:{df[c].dtype}" for c in df.columns).encode())
+    if len(df.columns):
+        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
     return h.hexdigest()

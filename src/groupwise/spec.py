@@ -20,7 +20,14 @@ from groupwise.exceptions import (
     did_you_mean,
 )
 
-__all__ = ["TableSpec", "infer_task"]
+__all__ = [
+    "MISSING_GROUP",
+    "ColumnKinds",
+    "ResolvedTable",
+    "TableSpec",
+    "column_kind",
+    "infer_task",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +35,10 @@ TASKS = ("auto", "classification", "regression")
 #: An integer (or integral float) target with at most this many distinct values
 #: is treated as a class label when ``task="auto"``.
 MAX_CLASSES_AUTO = 10
+#: The one label of rows without a group value: together they form one group.
+MISSING_GROUP = "(missing)"
+#: The kinds a feature column can have, in the one vocabulary every stage uses.
+KINDS = ("numeric", "bool", "categorical", "datetime")
 
 
 def _as_tuple(value, name: str) -> tuple[str, ...]:
@@ -81,9 +92,9 @@ class TableSpec:
     --------
     >>> import pandas as pd
     >>> df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "batch": list("aabb"), "y": [0, 1, 0, 1]})
-    >>> spec = TableSpec(target="y", group_col="batch").resolve(df)
-    >>> spec.task, spec.features(df)
-    ('classification', ['x'])
+    >>> table = TableSpec(target="y", group_col="batch").resolve(df)
+    >>> table.task, table.features, table.classes, table.groups.tolist()
+    ('classification', ('x',), (0, 1), [0, 0, 1, 1])
     """
 
     target: str
@@ -163,20 +174,23 @@ class TableSpec:
             f"Available columns: {shown}{more}."
         )
 
-    def resolve(self, df: pd.DataFrame) -> TableSpec:
-        """Validate against ``df`` and return a copy with ``task`` and ``pos_label`` decided.
+    def resolve(self, df: pd.DataFrame) -> ResolvedTable:
+        """Validate against ``df`` and encode it once for every stage.
 
-        Raises :class:`ColumnNotFoundError` for unknown columns and :class:`DataError`
-        for an empty table, a target without values or without features. A target
-        with missing values gives a :class:`GroupwiseWarning` with the number of
-        rows that training will drop.
+        Returns a :class:`ResolvedTable`: the spec with ``task`` and ``pos_label``
+        decided, the rows with a target, the class codes, the group codes and the kind of
+        every feature. Raises :class:`ColumnNotFoundError` for unknown columns and
+        :class:`DataError` for an empty table, a target without values or without
+        features. A target with missing values gives one :class:`GroupwiseWarning` with
+        the number of rows that training will drop.
         """
         if not isinstance(df, pd.DataFrame):
             raise DataError(f"Expected a pandas DataFrame. Got {type(df).__name__} instead.")
         self.check_columns(df.columns)
         if len(df) == 0:
             raise DataError("The table has no rows; expected at least one row of data.")
-        if not self.features(df):
+        features = self.features(df)
+        if not features:
             raise DataError(
                 "The table has no feature columns left after removing "
                 f"{', '.join(repr(c) for c in self.non_feature_columns)}. "
@@ -214,14 +228,15 @@ class TableSpec:
             elif self.pos_label is not None:
                 raise SpecError(
                     f"pos_label={self.pos_label!r} applies to binary targets, but {self.target!r} "
-                    f"has {len(labels)} classes. Remove --pos-label."
+                    f"has {len(labels)} classes. Remove pos_label."
                 )
         elif self.pos_label is not None:
             raise SpecError(
                 f"pos_label={self.pos_label!r} applies to classification, but the task is "
-                "regression. Remove --pos-label or pass --task classification."
+                "regression. Remove pos_label or set task='classification'."
             )
-        return dataclasses.replace(self, task=task, pos_label=_plain(pos_label))
+        spec = dataclasses.replace(self, task=task, pos_label=_plain(pos_label))
+        return ResolvedTable._encode(spec, df, tuple(features), n_missing)
 
     # ------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
@@ -287,3 +302,223 @@ def resolve_pos_label(y: pd.Series, pos_label=None):
         if counts.nunique() > 1
         else sorted(labels, key=str)[-1]
     )
+
+
+def column_kind(s: pd.Series) -> str:
+    """The kind of a feature column: ``numeric``, ``bool``, ``categorical`` or ``datetime``.
+
+    Text and pandas categoricals are ``categorical``; every stage (audit, pipelines,
+    the prediction schema) uses this one vocabulary.
+    """
+    d = s.dtype
+    if pd.api.types.is_bool_dtype(d):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(d):
+        return "numeric"
+    if pd.api.types.is_datetime64_any_dtype(d):
+        return "datetime"
+    return "categorical"
+
+
+@dataclasses.dataclass(frozen=True)
+class ColumnKinds:
+    """Feature columns by kind.
+
+    ``numeric`` holds numbers *and* booleans (the pipelines impute and scale both);
+    ``bool`` lists the booleans among them.
+    """
+
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    datetime: tuple[str, ...]
+    bool: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, df: pd.DataFrame, columns: Iterable[str] | None = None) -> ColumnKinds:
+        """Kinds of ``columns`` of ``df`` (every column when None), in table order."""
+        cols = list(df.columns if columns is None else columns)
+        kind = {c: column_kind(df[c]) for c in cols}
+        return cls(
+            numeric=tuple(c for c in cols if kind[c] in ("numeric", "bool")),
+            categorical=tuple(c for c in cols if kind[c] == "categorical"),
+            datetime=tuple(c for c in cols if kind[c] == "datetime"),
+            bool=tuple(c for c in cols if kind[c] == "bool"),
+        )
+
+    def kind(self, column: str) -> str:
+        """The kind of one column (one of ``numeric``, ``bool``, ``categorical``, ``datetime``)."""
+        if column in self.bool:
+            return "bool"
+        if column in self.numeric:
+            return "numeric"
+        if column in self.categorical:
+            return "categorical"
+        if column in self.datetime:
+            return "datetime"
+        raise KeyError(column)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {k: list(v) for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ColumnKinds:
+        return cls(
+            **{k: tuple(d.get(k, ())) for k in ("numeric", "categorical", "datetime", "bool")}
+        )
+
+
+def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, list]:
+    """Codes of ``values`` in sorted order of the labels (mixed types sort by type, then text)."""
+    try:
+        codes, uniques = pd.factorize(values, sort=True)
+        return codes, list(uniques)
+    except TypeError:
+        uniques = sorted(pd.unique(values.dropna()), key=lambda v: (type(v).__name__, str(v)))
+        lookup = {v: i for i, v in enumerate(uniques)}
+        return values.map(lookup).to_numpy(dtype=np.int64), uniques
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ResolvedTable:
+    """A table encoded once for every stage (audit, planning, training, evaluation, schema).
+
+    Made by :meth:`TableSpec.resolve`. Rows without a target are left out of ``frame``.
+
+    Attributes
+    ----------
+    spec : TableSpec
+        The roles with ``task`` and ``pos_label`` decided.
+    frame : DataFrame
+        The rows with a target, positions 0..n-1.
+    source : DataFrame
+        The table as given (rows without a target included), for checks of the whole table.
+    rows_total : int
+        Rows of the table before dropping those without a target.
+    rows_dropped : int
+        Rows without a target.
+    features : tuple of str
+        Feature columns in table order.
+    kinds : ColumnKinds
+        The kind of every feature.
+    classes : tuple
+        Class labels in sorted order (classification), else empty.
+    y : ndarray
+        Class codes into ``classes`` (int64) or target values (float64).
+    pos : int or None
+        Code of the positive class of a binary target.
+    groups : ndarray or None
+        Group code per row (order of first appearance); rows without a group value form
+        one group labelled :data:`MISSING_GROUP`.
+    group_labels : tuple of str or None
+        The label of each group code.
+    group_missing : ndarray of bool or None
+        Rows whose group value is missing.
+    """
+
+    spec: TableSpec
+    frame: pd.DataFrame = dataclasses.field(repr=False)
+    source: pd.DataFrame = dataclasses.field(repr=False)
+    rows_total: int
+    rows_dropped: int
+    features: tuple[str, ...]
+    kinds: ColumnKinds
+    classes: tuple
+    y: np.ndarray
+    pos: int | None
+    groups: np.ndarray | None
+    group_labels: tuple[str, ...] | None
+    group_missing: np.ndarray | None
+
+    @classmethod
+    def _encode(
+        cls, spec: TableSpec, df: pd.DataFrame, features: tuple[str, ...], n_missing: int
+    ) -> ResolvedTable:
+        keep = df[spec.target].notna().to_numpy()
+        default_index = (
+            isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
+        )
+        frame = df if keep.all() and default_index else df.loc[keep].reset_index(drop=True)
+        target = frame[spec.target]
+        if spec.task == "classification":
+            codes, uniques = _sorted_codes(target)
+            classes = tuple(_plain(v) for v in uniques)
+            y = np.asarray(codes, dtype=np.int64)
+            pos = classes.index(_plain(spec.pos_label)) if len(classes) == 2 else None
+        else:
+            classes, y, pos = (), target.to_numpy(dtype=np.float64), None
+        groups = labels = missing = None
+        if spec.group_col:
+            g = frame[spec.group_col]
+            missing = g.isna().to_numpy()
+            codes, uniques = pd.factorize(g.astype(object).where(~missing, MISSING_GROUP))
+            groups, labels = codes.astype(np.int64), tuple(str(u) for u in uniques)
+        return cls(
+            spec=spec, frame=frame, source=df, rows_total=len(df), rows_dropped=n_missing, features=features,
+            kinds=ColumnKinds.of(frame, features), classes=classes, y=y, pos=pos, groups=groups,
+            group_labels=labels, group_missing=missing,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------- the roles
+    @property
+    def task(self) -> str:
+        return self.spec.task
+
+    @property
+    def pos_label(self):
+        return self.spec.pos_label
+
+    @property
+    def target(self) -> str:
+        return self.spec.target
+
+    @property
+    def group_col(self) -> str | None:
+        return self.spec.group_col
+
+    @property
+    def time_col(self) -> str | None:
+        return self.spec.time_col
+
+    @property
+    def id_cols(self) -> tuple[str, ...]:
+        return self.spec.id_cols
+
+    @property
+    def drop_cols(self) -> tuple[str, ...]:
+        return self.spec.drop_cols
+
+    # -------------------------------------------------------- derived values
+    @property
+    def n(self) -> int:
+        """Rows with a target."""
+        return len(self.frame)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def X(self) -> pd.DataFrame:
+        """The feature columns of :attr:`frame`."""
+        return self.frame[list(self.features)]
+
+    @property
+    def n_groups(self) -> int:
+        return 0 if self.groups is None else len(self.group_labels)
+
+    def positive_rate(self) -> float | None:
+        """Share of positives of a binary target (None otherwise)."""
+        return None if self.pos is None else float(np.mean(self.y == self.pos))
+
+    def group_values(self, rows=None) -> np.ndarray | None:
+        """The group label of each row (of ``rows`` when given), missing as :data:`MISSING_GROUP`."""
+        if self.groups is None:
+            return None
+        codes = self.groups if rows is None else self.groups[rows]
+        return np.asarray(self.group_labels, dtype=object)[codes]
+
+    def label(self, codes) -> list:
+        """Class labels of class codes (classification) or the values themselves."""
+        if self.task != "classification":
+            return list(np.asarray(codes))
+        return [self.classes[int(c)] for c in np.asarray(codes)]

@@ -3,13 +3,9 @@ import pandas as pd
 import pytest
 
 from groupwise.datasets import generate_dataset
-from groupwise.estimators._zoo import (
-    CANDIDATES,
-    available_candidates,
-    build_candidate,
-    column_kinds,
-)
+from groupwise.estimators._zoo import CANDIDATES, available_candidates, build_candidate
 from groupwise.exceptions import ConfigError
+from groupwise.spec import ColumnKinds
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +24,7 @@ def mixed():
 @pytest.mark.parametrize("name", [n for n in CANDIDATES if CANDIDATES[n].available()])
 def test_every_candidate_handles_mixed_missing_and_unseen_input(mixed, name):
     X, y = mixed
-    kinds = column_kinds(X)
+    kinds = ColumnKinds.of(X)
     assert kinds.categorical == ("cat1", "cat2") and kinds.datetime == ("sample_date",)
     model = build_candidate(name, "classification", kinds, 0).fit(X.iloc[:300], y.iloc[:300])
     new = X.iloc[300:].copy()
@@ -50,7 +46,7 @@ def test_unknown_and_missing_candidates_are_clear():
 
 def test_candidates_are_deterministic_by_seed(mixed):
     X, y = mixed
-    kinds = column_kinds(X)
+    kinds = ColumnKinds.of(X)
     a = build_candidate("random_forest", "classification", kinds, 3).fit(X, y).predict_proba(X)
     b = build_candidate("random_forest", "classification", kinds, 3).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(a, b)

@@ -58,5 +58,5 @@ def test_unreachable_precision_falls_back_to_max_f1_and_says_so():
     "bad", ["max_f2", "fixed:1.5", "min_precision:x", "cost:fp=-1,fn=2", "cost:fn=1"]
 )
 def test_invalid_strategies_are_rejected(bad):
-    with pytest.raises(ConfigError, match="Invalid --threshold"):
+    with pytest.raises(ConfigError, match="'threshold' parameter must be one of"):
         choose_threshold(np.array([0.1, 0.9]), np.array([0, 1], bool), bad)

@@ -62,25 +62,33 @@ def _strip(obj):
 
 
 def _numbers(run) -> dict:
-    """Every metric the run reports, without timings."""
-    m = run.path / "metrics"
+    """Every metric the run reports, without timings, in the structure pinned before the
+    renovation (the threshold is now stored once, in run_meta.json)."""
     out = {}
     for name in (
-        "holdout_metrics", "bootstrap_ci", "threshold", "naive_vs_grouped", "baselines",
-        "cv_leaderboard", "model_checks",
+        "holdout_metrics", "bootstrap_ci", "naive_vs_grouped", "baselines", "cv_leaderboard",
+        "model_checks",
     ):  # fmt: skip
-        out[name] = json.loads((m / f"{name}.json").read_text())
-    tuning = m / "tuning.json"
-    out["tuning"] = json.loads(tuning.read_text()) if tuning.exists() else None
+        out[name] = run.read_metrics(name)
+    out["tuning"] = run.metrics.tuning() or None
+    choice = run.threshold_choice
+    shown = ("strategy", "threshold", "rationale")
+    out["threshold"] = run.metrics.threshold_analysis()
+    if choice is not None:
+        out["threshold"].update(
+            {k: getattr(choice, k) for k in (*shown, "at_threshold", "chosen_on")}
+        )
     meta = run.meta
     out["run_meta"] = {
-        k: meta[k]
-        for k in ("metrics", "selected_model", "threshold", "split_plan", "primary_metric")
+        k: meta[k] for k in ("metrics", "selected_model", "split_plan", "primary_metric")
     }
+    out["run_meta"]["threshold"] = (
+        None if choice is None else {k: getattr(choice, k) for k in shown}
+    )
     out["run_meta"]["selected_model"] = {
         k: v for k, v in meta["selected_model"].items() if k != "pipeline"
     }
-    return _strip(out)
+    return _strip(json.loads(json.dumps(out)))
 
 
 def _compare(got, want, path="") -> list[str]:

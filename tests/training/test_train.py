@@ -8,6 +8,7 @@ from groupwise import load_run
 from groupwise.datasets import generate_dataset
 from groupwise.evaluation import choose_threshold
 from groupwise.exceptions import ConfigError
+from groupwise.runs import RunMeta
 from groupwise.spec import TableSpec
 from groupwise.training import AuditFailed, TrainConfig, train
 
@@ -30,7 +31,7 @@ def test_run_directory_is_complete(grouped_run):
     missing = [f for f in RUN_FILES if not (run.path / f).exists()]
     assert not missing
     meta = run.meta
-    assert meta["format_version"] == 1 and meta["run_id"] == run.path.name
+    assert meta["format_version"] == RunMeta.FORMAT and meta["run_id"] == run.path.name
     assert {
         "created_at",
         "dataset",

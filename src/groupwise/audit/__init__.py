@@ -10,7 +10,6 @@ Families: DATA (integrity), LEAK (leakage), GROUP (batches and subjects), MISS
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
@@ -47,16 +46,20 @@ from groupwise.audit._leak import (
     TimeLeakage,
 )
 from groupwise.audit._miss import MissingnessAsSignal
+from groupwise.audit._model import MODEL_CHECKS, ModelContext
 from groupwise.audit._report import AuditReport
 from groupwise.exceptions import ConfigError, did_you_mean
-from groupwise.spec import TableSpec
+from groupwise.io import table_fingerprint
+from groupwise.spec import ResolvedTable, TableSpec
 
 __all__ = [
     "CHECKS",
+    "MODEL_CHECKS",
     "AuditContext",
     "AuditReport",
     "Check",
     "Finding",
+    "ModelContext",
     "NotApplicable",
     "SEVERITIES",
     "audit",
@@ -115,18 +118,9 @@ def _select(checks: Iterable[str | Check] | None, ignore: Iterable[str]) -> list
     return [c for c in selected if c.code not in ignore]
 
 
-def table_fingerprint(df: pd.DataFrame) -> str:
-    """SHA-256 of a DataFrame's column names, dtypes and cell values."""
-    h = hashlib.sha256()
-    h.update("\x1f".join(f"{c}:{df[c].dtype}" for c in df.columns).encode())
-    if len(df.columns):
-        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-    return h.hexdigest()
-
-
 def audit(
     df: pd.DataFrame,
-    spec: TableSpec,
+    spec: TableSpec | ResolvedTable,
     *,
     checks: Sequence[str | Check] | None = None,
     ignore: Iterable[str] = (),
@@ -142,8 +136,9 @@ def audit(
     ----------
     df : DataFrame
         The table to audit.
-    spec : TableSpec
-        Column roles; validated (and ``task`` resolved) against ``df``.
+    spec : TableSpec or ResolvedTable
+        Column roles; validated (and ``task`` resolved) against ``df``. A table already
+        resolved (``spec.resolve(df)``) is used as it is.
     checks : list of str or Check, default=None
         Codes (or instances) to run; all data checks when None.
     ignore : iterable of str, default=()
@@ -167,11 +162,9 @@ def audit(
     """
     sample_rows = check_number(sample_rows, "sample_rows", "audit", low=100, integer=True)
     folds = check_number(folds, "folds", "audit", low=2, integer=True)
-    resolved = spec.resolve(df)
+    table = spec if isinstance(spec, ResolvedTable) else spec.resolve(df)
     selected = _select(checks, ignore)
-    ctx = AuditContext(
-        df, resolved, folds=folds, sample_rows=sample_rows, random_state=random_state
-    )
+    ctx = AuditContext(table, folds=folds, sample_rows=sample_rows, random_state=random_state)
     progress = progress or NullProgress()
     with progress.stage("Auditing", total=len(selected)) as bar:
         outcome = run_checks(selected, ctx, progress=bar)
@@ -181,7 +174,7 @@ def audit(
             "columns": int(df.shape[1]),
             "sha256": table_sha256 or table_fingerprint(df),
         },
-        spec=resolved.to_dict(),
+        spec=table.spec.to_dict(),
         findings=outcome.findings,
         passed=outcome.passed,
         not_applicable=outcome.not_applicable,

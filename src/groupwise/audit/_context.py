@@ -12,20 +12,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from groupwise.spec import TableSpec
+from groupwise.spec import ResolvedTable
 
 __all__ = ["AuditContext"]
 
 
 class AuditContext:
-    """Table + resolved :class:`TableSpec` + cached helpers for checks.
+    """A resolved table + cached helpers for checks.
 
     Parameters
     ----------
-    df : DataFrame
-        The whole table.
-    spec : TableSpec
-        Resolved spec (``task`` decided).
+    table : ResolvedTable
+        The table encoded once (:meth:`TableSpec.resolve`): class codes, group codes,
+        feature kinds. ``table.source`` is the whole table as given.
     folds : int
         Folds that training will use (for group-count and CV-based checks).
     sample_rows : int
@@ -36,47 +35,35 @@ class AuditContext:
 
     def __init__(
         self,
-        df: pd.DataFrame,
-        spec: TableSpec,
+        table: ResolvedTable,
         *,
         folds: int = 5,
         sample_rows: int = 200_000,
         random_state: int = 0,
     ):
-        self.df = df
-        self.spec = spec
-        self.task = spec.task
-        self.target = spec.target
+        self.table = table
+        self.df = table.source
+        self.spec = table.spec
+        self.task = table.task
+        self.target = table.target
         self.folds = folds
         self.sample_rows = sample_rows
         self.random_state = random_state
-        self.features = spec.features(df)
-        self.has_target = df[spec.target].notna().to_numpy()
-        self.frame = df if self.has_target.all() else df.loc[self.has_target]
-        self.y = self.frame[spec.target]
-        self.n = len(self.frame)
-        self.group = self.frame[spec.group_col] if spec.group_col else None
+        self.features = list(table.features)
+        self.has_target = self.df[table.target].notna().to_numpy()
+        self.frame = table.frame
+        self.y = self.frame[table.target]
+        self.n = table.n
+        self.group = self.frame[table.group_col] if table.group_col else None
         self.cache: dict[str, Any] = {}
 
     # ----------------------------------------------------------------- columns
-    @functools.cached_property
+    @property
     def kinds(self) -> dict[str, str]:
-        """Feature → ``numeric`` | ``bool`` | ``categorical`` | ``datetime`` | ``text``."""
-        out = {}
-        for c in self.features:
-            s = self.df[c]
-            dt = s.dtype
-            if pd.api.types.is_bool_dtype(dt):
-                out[c] = "bool"
-            elif pd.api.types.is_numeric_dtype(dt):
-                out[c] = "numeric"
-            elif pd.api.types.is_datetime64_any_dtype(dt):
-                out[c] = "datetime"
-            elif isinstance(dt, pd.CategoricalDtype):
-                out[c] = "categorical"
-            else:
-                out[c] = "text"  # object / string: categorical or free text, decided by checks
-        return out
+        """Feature → ``numeric`` | ``bool`` | ``categorical`` | ``datetime`` (one vocabulary)."""
+        if "kinds" not in self.cache:
+            self.cache["kinds"] = {c: self.table.kinds.kind(c) for c in self.features}
+        return self.cache["kinds"]
 
     def of_kind(self, *kinds: str) -> list[str]:
         return [c for c, k in self.kinds.items() if k in kinds]
@@ -86,17 +73,14 @@ class AuditContext:
         return self.of_kind("numeric", "bool")
 
     # ------------------------------------------------------------------ target
-    @functools.cached_property
+    @property
     def classes(self) -> list:
-        if self.task != "classification":
-            return []
-        return sorted(pd.unique(self.y), key=lambda v: (str(type(v)), v))
+        return list(self.table.classes)
 
-    @functools.cached_property
+    @property
     def y_codes(self) -> np.ndarray:
         """Integer class codes (classification) in the order of :attr:`classes`."""
-        lookup = {c: i for i, c in enumerate(self.classes)}
-        return self.y.map(lookup).to_numpy(dtype=np.int64)
+        return self.table.y
 
     @functools.cached_property
     def y_float(self) -> np.ndarray:
@@ -104,19 +88,15 @@ class AuditContext:
 
     def positive_code(self) -> int:
         """Code of the positive class of a binary target."""
-        pos = self.spec.pos_label
-        for i, c in enumerate(self.classes):
-            if c == pos or str(c) == str(pos):
-                return i
-        return len(self.classes) - 1
+        return self.table.pos if self.table.pos is not None else len(self.classes) - 1
 
     # ------------------------------------------------------------------ groups
     @functools.cached_property
     def group_codes(self) -> np.ndarray | None:
-        if self.group is None:
+        """Group code per row; rows without a group value are -1 (left out of statistics)."""
+        if self.table.groups is None:
             return None
-        codes, _ = pd.factorize(self.group, use_na_sentinel=True)
-        return codes
+        return np.where(self.table.group_missing, -1, self.table.groups)
 
     @functools.cached_property
     def n_groups(self) -> int:
@@ -150,41 +130,16 @@ class AuditContext:
         return self.frame if not self.sampled else self.frame.iloc[self.sample]
 
     @functools.cached_property
-    def fold_ids(self) -> np.ndarray:
-        """Fold of each sampled row: grouped when a group is declared, else stratified/random."""
-        from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
+    def cv(self):
+        """The plan's own cross-validation of the sampled rows (``CVSplits``; folds index
+        into :attr:`sample`), or None when the table cannot be split that way."""
+        from groupwise.exceptions import DataError
+        from groupwise.model_selection import cv_splits
 
-        m = len(self.sample)
-        folds = np.full(m, -1, dtype=np.int64)
-        idx = np.arange(m)
-        seed = self.random_state
-        if self.group_codes is not None:
-            groups = self.group_codes[self.sample]
-            ok = groups >= 0
-            n_groups = len(np.unique(groups[ok]))
-            k = min(self.folds, n_groups)
-            if k < 2:
-                return folds
-            if self.task == "classification":
-                splitter = StratifiedGroupKFold(k, shuffle=True, random_state=seed)
-                splits = splitter.split(idx[ok], self.y_codes[self.sample][ok], groups[ok])
-            else:
-                splits = GroupKFold(k).split(idx[ok], groups=groups[ok])
-            sub = idx[ok]
-            for f, (_, test) in enumerate(splits):
-                folds[sub[test]] = f
-            return folds
-        if self.task == "classification":
-            y = self.y_codes[self.sample]
-            k = int(min(self.folds, np.bincount(y).min()))
-            if k < 2:
-                return folds
-            splits = StratifiedKFold(k, shuffle=True, random_state=seed).split(idx, y)
-        else:
-            splits = KFold(self.folds, shuffle=True, random_state=seed).split(idx)
-        for f, (_, test) in enumerate(splits):
-            folds[test] = f
-        return folds
+        try:
+            return cv_splits(self.table, self.sample, folds=self.folds, seed=self.random_state)
+        except (DataError, ValueError):
+            return None
 
     # --------------------------------------------------------------- row hashes
     def row_hash(self, columns: list[str], *, rows: str = "all") -> np.ndarray:

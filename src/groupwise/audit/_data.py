@@ -299,7 +299,7 @@ class MixedTypes(Check):
     family = "DATA"
 
     def run(self, ctx):
-        text_cols = [c for c in ctx.features if ctx.kinds[c] in ("text", "categorical")]
+        text_cols = ctx.of_kind("categorical")
         if not text_cols:
             raise NotApplicable("no text or categorical features")
         out = []
@@ -384,7 +384,7 @@ class DatesAsText(Check):
     family = "DATA"
 
     def run(self, ctx):
-        cols = [c for c in ctx.features if ctx.kinds[c] == "text"]
+        cols = ctx.of_kind("categorical")
         if (
             ctx.spec.time_col
             and ctx.spec.time_col in ctx.df
@@ -425,7 +425,7 @@ class HighCardinality(Check):
     threshold = 50
 
     def run(self, ctx):
-        cols = [c for c in ctx.features if ctx.kinds[c] in ("text", "categorical")]
+        cols = ctx.of_kind("categorical")
         if not cols:
             raise NotApplicable("no text or categorical features")
         found = {}

@@ -43,37 +43,37 @@ def _feature_codes(s: pd.Series, kind: str) -> np.ndarray:
     return codes.astype(np.int64) + 1  # NaN (-1) → 0
 
 
+def _oof_code_means(
+    codes: np.ndarray, t: np.ndarray, folds, B: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold mean of ``t`` per code, smoothed to the fold's prior (m-estimate, m = 1);
+    returns the predictions and the mask of rows that were tested."""
+    m = 1.0
+    pred = np.full(len(t), np.nan)
+    for tr, te in folds:
+        prior = t[tr].mean()
+        counts = np.bincount(codes[tr], minlength=B)
+        sums = np.bincount(codes[tr], weights=t[tr], minlength=B)
+        pred[te] = ((sums + m * prior) / (counts + m))[codes[te]]
+    return pred, ~np.isnan(pred)
+
+
 def single_feature_cv(
-    codes: np.ndarray, y: np.ndarray, folds: np.ndarray, task: str, n_classes: int = 0
+    codes: np.ndarray, y: np.ndarray, folds, task: str, n_classes: int = 0
 ) -> float:
     """Pooled out-of-fold AUC (classification, macro one-vs-rest) or R² (regression) of
-    a model that predicts the in-fold target mean of each code, smoothed to the prior."""
+    a model that predicts the in-fold target mean of each code, smoothed to the prior.
+
+    ``folds`` are (train, test) positions, as the plan's cross-validation gives them."""
     B = int(codes.max()) + 1
-    use = folds >= 0
-    fold_list = np.unique(folds[use])
-    m = 1.0  # m-estimate smoothing
     if task == "classification":
         targets = [y == c for c in range(n_classes)] if n_classes > 2 else [y == 1]
         aucs = []
         for t in targets:
-            pred = np.full(len(y), np.nan)
-            for f in fold_list:
-                tr = use & (folds != f)
-                te = folds == f
-                prior = t[tr].mean()
-                counts = np.bincount(codes[tr], minlength=B)
-                sums = np.bincount(codes[tr], weights=t[tr], minlength=B)
-                pred[te] = ((sums + m * prior) / (counts + m))[codes[te]]
+            pred, use = _oof_code_means(codes, t.astype(np.float64), folds, B)
             aucs.append(rank_auc(pred[use], t[use]))
         return float(np.nanmean(aucs))
-    pred = np.full(len(y), np.nan)
-    for f in fold_list:
-        tr = use & (folds != f)
-        te = folds == f
-        prior = y[tr].mean()
-        counts = np.bincount(codes[tr], minlength=B)
-        sums = np.bincount(codes[tr], weights=y[tr], minlength=B)
-        pred[te] = ((sums + m * prior) / (counts + m))[codes[te]]
+    pred, use = _oof_code_means(codes, y, folds, B)
     yy = y[use]
     ss = float(((yy - yy.mean()) ** 2).sum())
     return 1.0 - float(((yy - pred[use]) ** 2).sum()) / ss if ss > 0 else 0.0
@@ -83,9 +83,10 @@ def feature_proxy_scores(ctx) -> dict[str, float]:
     """Single-feature CV score of every feature (cached on the context)."""
     if "proxy_scores" in ctx.cache:
         return ctx.cache["proxy_scores"]
-    folds = ctx.fold_ids
-    if (folds < 0).all():
+    cv = ctx.cv
+    if cv is None:
         raise NotApplicable("too few rows or groups for a cross-validated single-feature score")
+    folds = cv.folds
     frame = ctx.sample_frame
     if ctx.task == "classification":
         y = ctx.y_codes[ctx.sample]
@@ -135,7 +136,7 @@ class SingleFeatureProxy(Check):
                     evidence={
                         metric: s,
                         "cv": cv,
-                        "folds": int(ctx.fold_ids.max()) + 1,
+                        "folds": len(ctx.cv.folds),
                         **ctx.sample_note(),
                     },
                     fix="Check how this column is produced: if it is measured after (or from) the "
@@ -168,7 +169,7 @@ class IdLikeFeature(Check):
                     found[c] = "near-unique integers"
                 elif len(uniq) >= 0.5 * len(x) and np.all(np.diff(uniq) == 1):
                     found[c] = "consecutive integers"
-            elif kind in ("text", "categorical"):
+            elif kind == "categorical":
                 k = int(values.nunique())
                 sample = _text_sample(values, n=2000, seed=ctx.random_state).astype(str)
                 hashlike = float((sample.str.match(_HEX_RE) | sample.str.match(_UUID_RE)).mean())
@@ -200,7 +201,7 @@ def _date_candidates(ctx) -> list[tuple[str, bool]]:
         kind = ctx.kinds[c]
         if kind == "datetime":
             out.append((c, False))
-        elif kind == "text":
+        elif kind == "categorical":
             sample = _text_sample(ctx.df[c], n=500, seed=ctx.random_state).astype(str)
             if len(sample) and sample.str.match(_DATE_RE).mean() >= 0.9:
                 out.append((c, False))

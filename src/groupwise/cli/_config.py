@@ -14,7 +14,12 @@ the command (``[audit]``, ``[train]``, ...)::
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import re
 import tomllib
+import types
+import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -118,7 +123,8 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        help="TOML file with these options (roles at top level, the command's own under [command]).",
+        help="TOML file with these options (roles at top level, the command's own under "
+        "\\[command]). Flags given here win.",
     ),
 ]
 
@@ -140,3 +146,85 @@ def spec_from_options(opts: Mapping[str, Any]):
         time_col=opts.get("time"),
         drop_cols=as_list(opts.get("drop")),
     )
+
+
+# --------------------------------------------------------------------- options from dataclasses
+def field_docs(cls) -> dict[str, str]:
+    """The first sentence of each parameter's description in a numpydoc docstring."""
+    doc = inspect.getdoc(cls) or ""
+    out: dict[str, str] = {}
+    name, lines = None, []
+    section = doc.split("Parameters\n----------\n", 1)[-1].split("\n\n\n")[0]
+    for line in section.splitlines():
+        m = re.match(r"^(\w+) : ", line)
+        if m:
+            if name:
+                out[name] = " ".join(lines)
+            name, lines = m.group(1), []
+        elif name and line.startswith("    "):
+            lines.append(line.strip().replace("``", ""))
+        elif line and not line.startswith(" "):
+            break
+    if name:
+        out[name] = " ".join(lines)
+    return out
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _base_type(annotation) -> type:
+    """``int | None`` → ``int``; tuples (lists of names) are read as comma-separated text."""
+    if isinstance(annotation, str):
+        annotation = eval(
+            annotation, {"tuple": tuple, "str": str, "int": int, "float": float, "bool": bool}
+        )
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        annotation = args[0]
+    if typing.get_origin(annotation) is tuple:
+        return str
+    return annotation
+
+
+def _default_text(value) -> str:
+    if isinstance(value, tuple):
+        value = ",".join(map(str, value))
+    return "" if value is None else f" \\[default: {value}]"
+
+
+def dataclass_options(cls, *, skip: Iterable[str] = ()) -> list[inspect.Parameter]:
+    """One ``--flag`` per field of the config dataclass ``cls``, help from its docstring.
+
+    Every option defaults to None (not given), so a ``--config`` file can fill it;
+    the dataclass default is shown in the help. Booleans become ``--x/--no-x`` flags,
+    tuples comma-separated text.
+    """
+    docs = field_docs(cls)
+    hints = typing.get_type_hints(cls)
+    params = []
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        kind = _base_type(hints[f.name])
+        help_text = docs.get(f.name, "").replace("[", "\\[") + _default_text(f.default)
+        if kind is bool:
+            decl = (f"{_flag(f.name)}/--no-{f.name.replace('_', '-')}",)
+        else:
+            decl = (_flag(f.name),)
+        option = typer.Option(*decl, help=help_text, show_default=False)
+        params.append(
+            inspect.Parameter(
+                f.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[kind | None, option],
+            )
+        )
+    return params
+
+
+def flags_of(cls, *, skip: Iterable[str] = ()) -> dict[str, str]:
+    """Field name → command-line flag, for error messages."""
+    return {f.name: _flag(f.name) for f in dataclasses.fields(cls) if f.name not in skip}

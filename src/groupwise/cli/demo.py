@@ -110,7 +110,7 @@ def demo(
         progress=RichProgress(),
         events=_Printer(train_cfg),
     )
-    print_model_checks(run.read_metrics("model_checks")["findings"])
+    print_model_checks(run.model_checks)
 
     _rule("4. predict rows from new batches")
     predictions = directory / "new_batches_predictions.parquet"
@@ -129,15 +129,15 @@ def demo(
 
     _rule("6. what the estimates promised vs new batches")
     pred = read_table(predictions)
-    metric = run.meta["primary_metric"]["name"]
+    metric = run.metric
     classes = run.classes
     codes = np.array([classes.index(v) for v in yn])
     proba = pred[[f"proba_{c}" for c in classes]].to_numpy()
-    achieved = MetricSet("classification", codes, proba=proba, pos=run.meta["positive_code"]).point(
+    achieved = MetricSet("classification", codes, proba=proba, pos=run.positive_code).point(
         [metric]
     )[metric]
-    ng = run.read_metrics("naive_vs_grouped")
-    if ng.get("naive"):
+    ng = run.metrics.naive_vs_grouped()
+    if ng:
         g, n = ng["grouped"][metric], ng["naive"][metric]
         out().print(
             f"  grouped CV promised  {metric} {g['estimate']:.3f}  [{g['ci_low']:.3f}, {g['ci_high']:.3f}]"
@@ -147,5 +147,5 @@ def demo(
         )
     out().print(f"  on {Xn['batch'].nunique()} new batches  {metric} [bold]{achieved:.3f}[/]")
     out().print(
-        f"\nreport: [bold]{run.path / 'report.html'}[/]   model card: [bold]{run.path / 'model_card.md'}[/]"
+        f"\nreport: [bold]{run.layout.report}[/]   model card: [bold]{run.layout.model_card}[/]"
     )

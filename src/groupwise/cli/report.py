@@ -17,12 +17,11 @@ def report(
     ] = "latest",
     models_dir: Annotated[Path, typer.Option(help="Where runs live.")] = Path("models"),
 ) -> None:
-    """Re-render the HTML report and the model card of a run."""
+    """Redraw the plots and re-render the HTML report and the model card of a run."""
     from groupwise.report import render_run
-    from groupwise.runs import resolve_run
+    from groupwise.runs import load_run
 
-    path = resolve_run(run, models_dir)
-    written = render_run(path)
+    written = render_run(load_run(run, models_dir), plots=True)
     out().print(
         f"report:     [bold]{written['report']}[/]\nmodel card: [bold]{written['model_card']}[/]"
     )

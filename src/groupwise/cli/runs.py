@@ -13,17 +13,18 @@ from groupwise.cli._common import fmt, frame_table, handle_errors, kv_table, out
 app = typer.Typer(help="The runs registry.", no_args_is_help=True, add_completion=False)
 
 
-def _summary(meta: dict) -> dict:
-    primary = meta["primary_metric"]["name"]
+def _summary(run) -> dict:
+    meta = run.run_meta
+    primary = meta.metric
     return {
-        "run_id": meta["run_id"],
-        "created_at": meta["created_at"],
-        "task": meta["spec"]["task"],
-        "target": meta["spec"]["target"],
+        "run_id": run.run_id,
+        "created_at": meta.created_at,
+        "task": run.task,
+        "target": meta.spec["target"],
         "primary_metric": primary,
-        "holdout": meta["metrics"]["holdout"].get(primary),
-        "cv": meta["metrics"]["cv"].get(primary),
-        "selected_model": meta["selected_model"]["label"],
+        "holdout": meta.metrics["holdout"].get(primary),
+        "cv": meta.metrics["cv"].get(primary),
+        "selected_model": run.selected_model,
     }
 
 
@@ -36,13 +37,12 @@ def list_runs(
     ] = False,
 ) -> None:
     """All complete runs, newest last; * marks latest."""
-    from groupwise.io import read_json
-    from groupwise.runs import latest_run_id, list_run_ids
+    from groupwise.runs import latest_run_id, list_run_ids, load_run
 
     latest = latest_run_id(models_dir)
     rows = []
     for rid in list_run_ids(models_dir):
-        s = _summary(read_json(Path(models_dir) / "runs" / rid / "run_meta.json"))
+        s = _summary(load_run(rid, models_dir))
         s["latest"] = rid == latest
         rows.append(s)
     if json_output:
@@ -97,7 +97,7 @@ def show_run(
 
     r = load_run(run, models_dir)
     m = r.meta
-    s = _summary(m)
+    s = _summary(r)
     plan = m["split_plan"]
     facts = {
         "run id": r.run_id,
@@ -109,14 +109,14 @@ def show_run(
         f"{s['primary_metric']} (holdout)": fmt(s["holdout"]),
         f"{s['primary_metric']} (CV, pooled)": fmt(s["cv"]),
         "threshold": "—"
-        if not m["threshold"]
-        else f"{m['threshold']['threshold']:.4g} ({m['threshold']['strategy']})",
+        if r.threshold_choice is None
+        else f"{r.threshold:.4g} ({r.threshold_choice.strategy})",
         "naive − grouped": "—"
         if not m["metrics"]["naive_minus_grouped"]
         else fmt(m["metrics"]["naive_minus_grouped"]["estimate"]),
         "model checks": ", ".join(f"{k}: {v}" for k, v in m["model_checks_summary"].items()),
-        "report": str(r.path / "report.html"),
-        "model card": str(r.path / "model_card.md"),
-        "model file": f"{r.path / 'model' / m['model']['file']} (sha256 {m['model']['sha256'][:12]}…)",
+        "report": str(r.layout.report),
+        "model card": str(r.layout.model_card),
+        "model file": f"{r.layout.model} (sha256 {m['model']['sha256'][:12]}…)",
     }
     out().print(kv_table(f"Run {r.run_id}", facts))

@@ -1,7 +1,13 @@
-"""``groupwise train``: a complete, honest run directory from a table."""
+"""``groupwise train``: a complete, honest run directory from a table.
+
+Its options are the fields of :class:`~groupwise.training.TrainConfig` (help from the
+field docs), plus the column roles and ``--config``.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,16 +23,18 @@ from groupwise.cli._config import (
     TargetOption,
     TaskOption,
     TimeOption,
+    dataclass_options,
+    flags_of,
     load_options,
     merged,
     spec_from_options,
 )
+from groupwise.exceptions import ConfigError
+from groupwise.training._config import TrainConfig
 
-_OPTIONS = (
-    "target", "id", "group", "time", "task", "pos_label", "drop", "metric", "models", "tune_trials",
-    "tune_timeout", "tune_top", "tune_patience", "threshold", "holdout", "folds", "seed", "models_dir", "n_jobs", "fail_on",
-    "bootstrap", "permutation_repeats", "naive_cv", "learning_curve", "audit", "hierarchy",
-)  # fmt: skip
+_ROLES = {"target": "target", "id_cols": "id", "group": "group", "time": "time", "task": "task",
+          "pos_label": "pos_label", "drop": "drop"}  # fmt: skip
+_LIST_FIELDS = ("models", "hierarchy")
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -38,121 +46,83 @@ def _split(value):
     return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
-@handle_errors
-def train(
-    table: Annotated[Path, typer.Argument(help="Training table (.parquet or .csv).")],
-    target: TargetOption = None,
-    id_cols: IdOption = None,
-    group: GroupOption = None,
-    time: TimeOption = None,
-    task: TaskOption = None,
-    pos_label: PosLabelOption = None,
-    drop: DropOption = None,
-    metric: Annotated[
-        str | None, typer.Option(help="Primary metric (default by task and class balance).")
-    ] = None,
-    models: Annotated[
-        str | None, typer.Option(help="Comma-separated candidates (dummy and linear always run).")
-    ] = None,
-    tune_trials: Annotated[
-        int | None,
-        typer.Option(help="Optuna trials for the best candidate; 0 = no tuning. [default: 25]"),
-    ] = None,
-    tune_patience: Annotated[
-        int | None,
-        typer.Option(help="Stop tuning after this many trials without improvement. [default: 10]"),
-    ] = None,
-    tune_timeout: Annotated[
-        float | None, typer.Option(help="Stop tuning after this many seconds.")
-    ] = None,
-    threshold: Annotated[
-        str | None,
-        typer.Option(
-            help="fixed:T | max_f1 | min_precision:P | min_recall:R | cost:fp=A,fn=B. [default: max_f1]"
-        ),
-    ] = None,
-    holdout: Annotated[float | None, typer.Option(help="Holdout share. [default: 0.2]")] = None,
-    folds: Annotated[int | None, typer.Option(help="CV folds. [default: 5]")] = None,
-    seed: Annotated[
-        int | None, typer.Option(help="Seed of every random choice. [default: 42]")
-    ] = None,
-    models_dir: Annotated[
-        Path | None, typer.Option(help="Where runs are written. [default: models]")
-    ] = None,
-    n_jobs: Annotated[
-        int | None,
-        typer.Option(help="Parallel workers (default: all cores; threads capped per worker)."),
-    ] = None,
-    fail_on: Annotated[
-        str | None,
-        typer.Option(
-            help="Stop before training at audit findings of this level, and exit 1 at model-check findings of it: never | error | warning. [default: never]"
-        ),
-    ] = None,
-    bootstrap: Annotated[
-        int | None, typer.Option(help="Bootstrap resamples for holdout CIs. [default: 2000]")
-    ] = None,
-    hierarchy: Annotated[
-        str | None,
-        typer.Option(
-            help="Regression: comma-separated nested id columns (top → leaf) for the partial-pooling candidate."
-        ),
-    ] = None,
-    no_audit: Annotated[bool, typer.Option("--no-audit", help="Skip the data audit.")] = False,
-    no_naive_cv: Annotated[
-        bool, typer.Option("--no-naive-cv", help="Skip the naive (row-level) CV comparison.")
-    ] = False,
-    no_learning_curve: Annotated[
-        bool, typer.Option("--no-learning-curve", help="Skip the learning curve.")
-    ] = False,
-    config: ConfigOption = None,
-) -> None:
+@contextlib.contextmanager
+def flag_names(flags: dict[str, str]):
+    """Name the command-line flag in library errors about a parameter."""
+    try:
+        yield
+    except ConfigError as exc:
+        flag = flags.get(exc.parameter or "")
+        if flag is None:
+            raise
+        raise ConfigError(
+            f"Invalid {flag} {exc.value!r}: {exc}", parameter=exc.parameter, value=exc.value
+        ) from None
+
+
+def _train(table: Path, config: Path | None = None, **options: Any) -> None:
     """Plan honest splits, compare candidates, tune, evaluate on the holdout once, and write a run.
 
     Exit codes: 0 success; 1 findings at or above --fail-on; 2 bad input.
     """
     from groupwise.cli._progress import RichProgress
     from groupwise.io import read_table
-    from groupwise.training import TrainConfig
     from groupwise.training import train as run_train
 
-    opts = merged(
-        {
-            "target": target, "id": id_cols, "group": group, "time": time, "task": task, "pos_label": pos_label,
-            "drop": drop, "metric": metric, "models": _split(models), "tune_trials": tune_trials,
-            "tune_timeout": tune_timeout, "tune_patience": tune_patience, "threshold": threshold, "holdout": holdout, "folds": folds, "seed": seed,
-            "models_dir": None if models_dir is None else str(models_dir), "n_jobs": n_jobs, "fail_on": fail_on,
-            "bootstrap": bootstrap, "hierarchy": _split(hierarchy),
-            "audit": False if no_audit else None, "naive_cv": False if no_naive_cv else None,
-            "learning_curve": False if no_learning_curve else None,
-        },
-        load_options(config, "train", _OPTIONS),
-        {"task": "auto"},
-    )  # fmt: skip
+    given = {_ROLES.get(k, k): v for k, v in options.items()}
+    for k in _LIST_FIELDS:
+        given[k] = _split(given.get(k))
+    allowed = [*_ROLES.values(), *flags_of(TrainConfig)]
+    opts = merged(given, load_options(config, "train", allowed), {"task": "auto"})
     spec = spec_from_options(opts)
-    cfg_fields = {
-        k: opts[k]
-        for k in _OPTIONS
-        if k in opts and k not in ("target", "id", "group", "time", "task", "pos_label", "drop")
-    }
-    for k in ("models", "hierarchy"):
-        if cfg_fields.get(k) is not None:
-            cfg_fields[k] = tuple(_split(cfg_fields[k]))
-    cfg = TrainConfig.from_dict(cfg_fields)
-    df = read_table(table)
-    progress = RichProgress(echo_stages=False)
-    run = run_train(df, spec, cfg, dataset_path=str(table), progress=progress, events=_Printer(cfg))
-    checks = run.read_metrics("model_checks")["findings"]
-    print_model_checks(checks)
-    out().print(f"\nrun:    [bold]{run.path}[/]\nreport: [bold]{run.path / 'report.html'}[/]")
-    if cfg.fail_on != "never":
-        from groupwise.audit._base import Finding
+    fields = {k: opts[k] for k in flags_of(TrainConfig) if k in opts}
+    for k in _LIST_FIELDS:
+        if fields.get(k) is not None:
+            fields[k] = tuple(_split(fields[k]))
+    if fields.get("models_dir") is not None:
+        fields["models_dir"] = str(fields["models_dir"])
+    with flag_names(flags_of(TrainConfig)):
+        cfg = TrainConfig.from_dict(fields)
+        df = read_table(table)
+        run = run_train(
+            df, spec, cfg, dataset_path=str(table), progress=RichProgress(), events=_Printer(cfg)
+        )
+    print_model_checks(run.model_checks)
+    out().print(f"\nrun:    [bold]{run.path}[/]\nreport: [bold]{run.layout.report}[/]")
+    if run.exit_code(cfg.fail_on):
+        err().print(
+            f"[bold red]model checks failed:[/] findings at or above --fail-on {cfg.fail_on}."
+        )
+        raise typer.Exit(1)
 
-        if any(Finding.from_dict(f).at_least(cfg.fail_on) for f in checks):
-            err().print(
-                f"[bold red]model checks failed:[/] findings at or above --fail-on {cfg.fail_on}."
-            )
-            raise typer.Exit(1)
+
+def _signature() -> tuple[inspect.Signature, dict[str, Any]]:
+    P = inspect.Parameter
+    table = P(
+        "table",
+        P.POSITIONAL_OR_KEYWORD,
+        annotation=Annotated[Path, typer.Argument(help="Training table (.parquet or .csv).")],
+    )
+    roles = [
+        P(name, P.KEYWORD_ONLY, default=None, annotation=annotation)
+        for name, annotation in (
+            ("target", TargetOption), ("id_cols", IdOption), ("group", GroupOption),
+            ("time", TimeOption), ("task", TaskOption), ("pos_label", PosLabelOption),
+            ("drop", DropOption),
+        )
+    ]  # fmt: skip
+    config = P("config", P.KEYWORD_ONLY, default=None, annotation=ConfigOption)
+    params = [table, *roles, *dataclass_options(TrainConfig), config]
+    return inspect.Signature(params), {p.name: p.annotation for p in params}
+
+
+@handle_errors
+def train(table: Path, **options: Any) -> None:
+    _train(table, **options)
+
+
+train.__doc__ = _train.__doc__
+train.__signature__, train.__annotations__ = _signature()
 
 
 class _Printer:
@@ -248,3 +218,6 @@ def print_model_checks(findings) -> None:
         out().print(
             f"  [{_STYLE[f['severity']]}]{f['severity']}[/] {f['code']} {escape(f['message'])}"
         )
+
+
+__all__ = ["print_model_checks", "train"]

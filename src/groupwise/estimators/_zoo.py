@@ -2,7 +2,7 @@
 
 Every classifier gives probabilities (``predict_proba``), so none can win a ranking
 metric without them. Native threads are set by the caller (see
-``groupwise.training._parallel``); estimators here are single-threaded by default.
+``groupwise._parallel``); estimators here are single-threaded by default.
 """
 
 from __future__ import annotations
@@ -12,44 +12,10 @@ import importlib.util
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import pandas as pd
-
 from groupwise.exceptions import ConfigError, MissingDependencyError, did_you_mean
+from groupwise.spec import ColumnKinds
 
-__all__ = [
-    "CANDIDATES",
-    "ColumnKinds",
-    "Candidate",
-    "available_candidates",
-    "build_candidate",
-    "column_kinds",
-]
-
-
-@dataclasses.dataclass(frozen=True)
-class ColumnKinds:
-    """Feature columns by how the pipelines treat them."""
-
-    numeric: tuple[str, ...]
-    categorical: tuple[str, ...]
-    datetime: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, list[str]]:
-        return {k: list(v) for k, v in dataclasses.asdict(self).items()}
-
-
-def column_kinds(X: pd.DataFrame) -> ColumnKinds:
-    """Numeric (incl. bool), categorical (category/text) and datetime features."""
-    num, cat, dt = [], [], []
-    for c in X.columns:
-        d = X[c].dtype
-        if pd.api.types.is_bool_dtype(d) or pd.api.types.is_numeric_dtype(d):
-            num.append(c)
-        elif pd.api.types.is_datetime64_any_dtype(d):
-            dt.append(c)
-        else:
-            cat.append(c)
-    return ColumnKinds(tuple(num), tuple(cat), tuple(dt))
+__all__ = ["CANDIDATES", "Candidate", "available_candidates", "build_candidate"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -162,6 +162,16 @@ class MetricSet:
         else:
             self.pred = np.asarray(pred, dtype=np.float64)
 
+    @classmethod
+    def from_output(
+        cls, task: str, y_true, out, *, pos: int = 1, threshold: float = 0.5
+    ) -> MetricSet:
+        """Metrics of model outputs as :func:`~groupwise.estimators.predict_output` gives
+        them: probabilities (classification) or predictions (regression)."""
+        if task == "classification":
+            return cls(task, y_true, proba=out, pos=pos, threshold=threshold)
+        return cls(task, y_true, pred=out)
+
     def _ranking(self, k: int) -> _Ranking:
         if k not in self._rankings:
             self._rankings[k] = _Ranking(self.proba[:, k], self.y == k)

@@ -19,15 +19,50 @@ __all__ = ["ThresholdChoice", "choose_threshold", "parse_threshold_strategy"]
 _STRATEGIES = "fixed:T, max_f1, min_precision:P, min_recall:R, cost:fp=A,fn=B"
 
 
+#: Version of the stored form of a :class:`ThresholdChoice`.
+FORMAT_VERSION = 1
+
+
 @dataclasses.dataclass(frozen=True)
 class ThresholdChoice:
+    """The decision threshold a binary classifier ships with, and why.
+
+    Attributes
+    ----------
+    strategy : str
+        The strategy asked for (``max_f1``, ``min_precision:0.9``, ...).
+    threshold : float
+        Predict the positive class when P(positive) ≥ threshold.
+    rationale : str
+        One line: how the threshold was chosen and what it gives.
+    at_threshold : dict
+        Precision, recall, F1 and predicted-positive share at the threshold, on the
+        predictions it was chosen on.
+    chosen_on : str
+        Which predictions it was chosen on.
+    """
+
     strategy: str
     threshold: float
     rationale: str
     at_threshold: dict[str, float]
+    chosen_on: str = "out-of-fold predictions of the selected pipeline (development rows only)"
+    format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ThresholdChoice:
+        """Read the stored form (also the shorter one of format-1 run directories)."""
+        return cls(
+            strategy=d["strategy"],
+            threshold=float(d["threshold"]),
+            rationale=d.get("rationale", ""),
+            at_threshold=dict(d.get("at_threshold") or {}),
+            chosen_on=d.get("chosen_on", cls.chosen_on),
+            format_version=d.get("format_version", FORMAT_VERSION),
+        )
 
 
 def parse_threshold_strategy(text: str) -> tuple[str, dict[str, float]]:
@@ -35,7 +70,11 @@ def parse_threshold_strategy(text: str) -> tuple[str, dict[str, float]]:
     text = str(text).strip()
 
     def bad(why: str) -> ConfigError:
-        return ConfigError(f"Invalid --threshold {text!r}: {why}. Expected one of {_STRATEGIES}.")
+        return ConfigError(
+            f"The 'threshold' parameter must be one of {_STRATEGIES}. Got {text!r} instead ({why}).",
+            parameter="threshold",
+            value=text,
+        )
 
     if text == "max_f1":
         return "max_f1", {}

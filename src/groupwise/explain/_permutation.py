@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from groupwise.estimators._output import predict_output
 from groupwise.evaluation._metrics import GREATER_IS_BETTER, MetricSet
 
 __all__ = ["permutation_importance_table"]
@@ -30,8 +31,6 @@ def permutation_importance_table(
     Positive importance = the model relies on the column. Sorted, largest first.
     """
     from sklearn.inspection import permutation_importance
-
-    from groupwise.training._cv import predict_output
 
     if len(X) > MAX_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(len(X), MAX_ROWS, replace=False))

@@ -1,6 +1,31 @@
 """Split planning and splitters (DESIGN.md §5)."""
 
-from groupwise.model_selection._plan import SplitPlan, naive_folds, plan_splits
+from groupwise.model_selection._plan import (
+    HOLDOUTS,
+    CVSplits,
+    GroupHoldout,
+    Holdout,
+    RandomHoldout,
+    SplitPlan,
+    TimeHoldout,
+    cv_splits,
+    naive_folds,
+    plan_kind,
+    plan_splits,
+)
 from groupwise.model_selection._splitters import ExpandingWindowSplit
 
-__all__ = ["ExpandingWindowSplit", "SplitPlan", "naive_folds", "plan_splits"]
+__all__ = [
+    "HOLDOUTS",
+    "CVSplits",
+    "ExpandingWindowSplit",
+    "GroupHoldout",
+    "Holdout",
+    "RandomHoldout",
+    "SplitPlan",
+    "TimeHoldout",
+    "cv_splits",
+    "naive_folds",
+    "plan_kind",
+    "plan_splits",
+]

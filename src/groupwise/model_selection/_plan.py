@@ -5,22 +5,39 @@
 | time_col | most recent fraction by time | expanding-window time splits |
 | group_col | whole groups, class-balanced where possible | StratifiedGroupKFold / GroupKFold; LOGO when groups < folds |
 | neither | stratified random / random | StratifiedKFold / KFold, shuffled |
+
+The plan is a table lookup: the roles give the *kind* (``time``, ``grouped``, ``random``),
+the kind gives a holdout strategy (:class:`TimeHoldout`, :class:`GroupHoldout`,
+:class:`RandomHoldout`) and the cross-validation of the development rows
+(:func:`cv_splits`). The audit previews folds with the same :func:`cv_splits`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from groupwise.exceptions import DataError
 from groupwise.model_selection._splitters import ExpandingWindowSplit
-from groupwise.spec import TableSpec
+from groupwise.spec import ResolvedTable, TableSpec
 
-__all__ = ["SplitPlan", "naive_folds", "plan_splits"]
+__all__ = [
+    "CVSplits",
+    "GroupHoldout",
+    "HOLDOUTS",
+    "Holdout",
+    "RandomHoldout",
+    "SplitPlan",
+    "TimeHoldout",
+    "cv_splits",
+    "naive_folds",
+    "plan_kind",
+    "plan_splits",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,28 +74,144 @@ class SplitPlan:
         return dict(self.summary)
 
 
-def _class_counts(y: pd.Series) -> dict[str, int]:
-    return {str(k): int(v) for k, v in y.value_counts().sort_index().items()}
+@dataclasses.dataclass(frozen=True)
+class Holdout:
+    """The result of a holdout strategy: development and holdout positions."""
+
+    dev: np.ndarray
+    holdout: np.ndarray
+    strategy: str
+    notes: tuple[str, ...] = ()
 
 
-def _describe(frame, spec, idx, task) -> dict[str, Any]:
-    part = frame.iloc[idx]
-    out: dict[str, Any] = {"rows": int(len(idx))}
-    if spec.group_col:
-        out["groups"] = int(part[spec.group_col].nunique())
-    if task == "classification":
-        out["class_counts"] = _class_counts(part[spec.target])
-    else:
-        out["target_mean"] = float(part[spec.target].mean()) if len(part) else None
+@dataclasses.dataclass(frozen=True)
+class CVSplits:
+    """Cross-validation folds as (train, test) positions into the rows they split."""
+
+    folds: tuple[tuple[np.ndarray, np.ndarray], ...]
+    strategy: str
+    notes: tuple[str, ...] = ()
+
+
+def plan_kind(spec: TableSpec | ResolvedTable) -> str:
+    """``"time"`` with a time column (it takes precedence), ``"grouped"`` with a group
+    column, else ``"random"``."""
     if spec.time_col:
-        t = part[spec.time_col]
-        out["time_range"] = [str(t.min()), str(t.max())] if len(part) else None
-    return out
+        return "time"
+    return "grouped" if spec.group_col else "random"
 
 
-def _group_codes(frame: pd.DataFrame, col: str) -> np.ndarray:
-    codes, _ = pd.factorize(frame[col].astype(object).where(frame[col].notna(), "<missing>"))
-    return codes
+def time_values(table: ResolvedTable) -> np.ndarray:
+    """The time of every row with a target; a clear error when some cannot be read."""
+    col = table.time_col
+    raw = table.frame[col]
+    t = (
+        raw
+        if pd.api.types.is_numeric_dtype(raw)
+        else pd.to_datetime(raw, errors="coerce", format="mixed")
+    )
+    if t.isna().any():
+        raise DataError(
+            f"The time column {col!r} has {int(t.isna().sum())} missing or unparseable values; "
+            "time-ordered splits need a time for every row. Fix or drop those rows."
+        )
+    return t.to_numpy()
+
+
+# --------------------------------------------------------------------------- holdouts
+@dataclasses.dataclass(frozen=True)
+class TimeHoldout:
+    """The most recent ``fraction`` of rows by time (whole time stamps)."""
+
+    fraction: float
+    kind: ClassVar[str] = "time"
+
+    def split(self, table: ResolvedTable, seed: int) -> Holdout:
+        tv = time_values(table)
+        n = len(tv)
+        positions = np.arange(n)
+        order = np.argsort(tv, kind="stable")
+        n_dev = int(round(n * (1 - self.fraction)))
+        cutoff = tv[order[min(n_dev, n - 1)]]
+        is_hold = tv >= cutoff
+        if is_hold.all() or not is_hold.any():
+            raise DataError(
+                f"Cannot hold out the most recent {self.fraction:.0%} of rows: the time column "
+                f"{table.time_col!r} has too few distinct values."
+            )
+        notes = ()
+        if table.group_col:
+            notes = (
+                f"A group column is declared too; splits follow time ({table.time_col!r} takes precedence).",
+            )
+        return Holdout(
+            positions[~is_hold],
+            positions[is_hold],
+            f"most recent {self.fraction:.0%} by {table.time_col!r} (from {cutoff})",
+            notes,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupHoldout:
+    """Whole groups, about ``fraction`` of the rows, class-balanced where possible."""
+
+    fraction: float
+    kind: ClassVar[str] = "grouped"
+
+    def split(self, table: ResolvedTable, seed: int) -> Holdout:
+        codes = table.groups
+        notes = []
+        if table.group_missing.any():
+            notes.append(
+                f"{int(table.group_missing.sum())} rows without a {table.group_col!r} value form one group "
+                "'(missing)'."
+            )
+        n_groups = table.n_groups
+        if n_groups < 3:
+            raise DataError(
+                f"Only {n_groups} distinct {table.group_col!r} value(s): a group-safe holdout plus grouped CV needs "
+                "at least 3 groups. Collect more groups, or drop --group to use row-level splits "
+                "(the estimate will then not reflect new groups)."
+            )
+        is_hold = _group_holdout(codes, table.y, table.task, self.fraction, seed)
+        positions = np.arange(len(codes))
+        hold = positions[is_hold]
+        strategy = (
+            f"{int(np.unique(codes[hold]).size)} whole group(s) of {table.group_col!r} "
+            f"({len(hold) / len(codes):.0%} of rows{', class-balanced' if table.task == 'classification' else ''})"
+        )
+        return Holdout(positions[~is_hold], hold, strategy, tuple(notes))
+
+
+@dataclasses.dataclass(frozen=True)
+class RandomHoldout:
+    """A (stratified, for classification) random ``fraction`` of the rows."""
+
+    fraction: float
+    kind: ClassVar[str] = "random"
+
+    def split(self, table: ResolvedTable, seed: int) -> Holdout:
+        from sklearn.model_selection import train_test_split
+
+        positions = np.arange(table.n)
+        if table.task == "classification":
+            counts = np.bincount(table.y)
+            if counts.min() < 2:
+                raise DataError(
+                    f"The smallest class has {int(counts.min())} row(s); a stratified holdout needs at least 2 per class."
+                )
+            dev, hold = train_test_split(
+                positions, test_size=self.fraction, stratify=table.y, random_state=seed
+            )
+            strategy = f"stratified random {self.fraction:.0%}"
+        else:
+            dev, hold = train_test_split(positions, test_size=self.fraction, random_state=seed)
+            strategy = f"random {self.fraction:.0%}"
+        return Holdout(np.sort(dev), np.sort(hold), strategy)
+
+
+HOLDOUTS = {cls.kind: cls for cls in (TimeHoldout, GroupHoldout, RandomHoldout)}
 
 
 def _score_holdout(share, target_share, dist) -> float:
@@ -137,178 +270,129 @@ def _group_holdout(codes, y, task, holdout, seed) -> np.ndarray:
     return best[codes]
 
 
-def plan_splits(
-    frame: pd.DataFrame,
-    spec: TableSpec,
-    *,
-    holdout: float = 0.2,
-    folds: int = 5,
-    seed: int = 42,
-) -> SplitPlan:
-    """Plan the holdout and the CV folds for ``frame`` (rows with a target).
+# --------------------------------------------------------------------------- cross-validation
+def cv_splits(table: ResolvedTable, rows: np.ndarray, *, folds: int, seed: int) -> CVSplits:
+    """The cross-validation of ``rows`` (positions into ``table.frame``) that the plan uses.
 
-    ``spec`` must be resolved (``task`` decided). Raises :class:`DataError` when the
-    table cannot support an honest split (for example fewer than 3 groups).
+    Time: expanding windows along the time column; groups: StratifiedGroupKFold
+    (classification) / GroupKFold, shuffled with ``seed``, or leave-one-group-out when
+    there are fewer groups than folds; otherwise StratifiedKFold / KFold, shuffled.
+    The folds index into ``rows``.
+    """
+    kind = plan_kind(table)
+    rows = np.asarray(rows)
+    y = table.y[rows]
+    if kind == "time":
+        tv = time_values(table)[rows]
+        if len(rows) < folds + 1:
+            raise DataError(
+                f"Only {len(rows)} development rows before the holdout; too few for {folds} time folds."
+            )
+        out = list(ExpandingWindowSplit(folds).split(rows, groups=tv))
+        return CVSplits(tuple(out), f"expanding window, {len(out)} folds along {table.time_col!r}")
+    if kind == "grouped":
+        codes = table.groups[rows]
+        n_groups = int(np.unique(codes).size)
+        col = table.group_col
+        if n_groups < folds:
+            from sklearn.model_selection import LeaveOneGroupOut
+
+            out = list(LeaveOneGroupOut().split(rows, groups=codes))
+            return CVSplits(
+                tuple(out),
+                f"leave-one-group-out over {n_groups} groups (fewer groups than {folds} folds)",
+                (f"{n_groups} development groups < {folds} folds: using leave-one-group-out.",),
+            )
+        if table.task == "classification":
+            from sklearn.model_selection import StratifiedGroupKFold
+
+            splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+            out = list(splitter.split(rows, y, codes))
+            return CVSplits(tuple(out), f"StratifiedGroupKFold, {folds} folds by {col!r}")
+        from sklearn.model_selection import GroupKFold
+
+        out = list(GroupKFold(folds, shuffle=True, random_state=seed).split(rows, groups=codes))
+        return CVSplits(tuple(out), f"GroupKFold, {folds} folds by {col!r}")
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if table.task == "classification":
+        k = int(min(folds, np.bincount(y).min()))
+        if k < 2:
+            raise DataError("Too few rows in the smallest class for stratified cross-validation.")
+        notes = ()
+        if k < folds:
+            notes = (
+                f"The smallest class has {k} development rows: using {k} folds instead of {folds}.",
+            )
+        out = list(StratifiedKFold(k, shuffle=True, random_state=seed).split(rows, y))
+        return CVSplits(tuple(out), f"StratifiedKFold, {k} folds, shuffled", notes)
+    out = list(KFold(folds, shuffle=True, random_state=seed).split(rows))
+    return CVSplits(tuple(out), f"KFold, {folds} folds, shuffled")
+
+
+# --------------------------------------------------------------------------- the plan
+def _class_counts(y: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in y.value_counts().sort_index().items()}
+
+
+def _describe(table: ResolvedTable, idx) -> dict[str, Any]:
+    part = table.frame.iloc[idx]
+    out: dict[str, Any] = {"rows": int(len(idx))}
+    if table.group_col:
+        out["groups"] = int(part[table.group_col].nunique())
+    if table.task == "classification":
+        out["class_counts"] = _class_counts(part[table.target])
+    else:
+        out["target_mean"] = float(part[table.target].mean()) if len(part) else None
+    if table.time_col:
+        t = part[table.time_col]
+        out["time_range"] = [str(t.min()), str(t.max())] if len(part) else None
+    return out
+
+
+def plan_splits(
+    table: ResolvedTable, *, holdout: float = 0.2, folds: int = 5, seed: int = 42
+) -> SplitPlan:
+    """Plan the holdout and the CV folds for the rows of ``table`` (a resolved table).
+
+    Raises :class:`DataError` when the table cannot support an honest split (for
+    example fewer than 3 groups).
     """
     if not 0 < holdout < 1:
         raise DataError(f"holdout must be a fraction in (0, 1). Got {holdout!r} instead.")
-    task = spec.task
-    n = len(frame)
-    y_raw = frame[spec.target]
-    y = (
-        pd.factorize(y_raw, sort=True)[0]
-        if task == "classification"
-        else y_raw.to_numpy(dtype=float)
-    )
-    notes: list[str] = []
-    positions = np.arange(n)
-
-    if spec.time_col:
-        kind = "time"
-        t = (
-            pd.to_datetime(frame[spec.time_col], errors="coerce", format="mixed")
-            if not pd.api.types.is_numeric_dtype(frame[spec.time_col])
-            else frame[spec.time_col]
-        )
-        if t.isna().any():
-            raise DataError(
-                f"The time column {spec.time_col!r} has {int(t.isna().sum())} missing or unparseable values; "
-                "time-ordered splits need a time for every row. Fix or drop those rows."
-            )
-        tv = t.to_numpy()
-        order = np.argsort(tv, kind="stable")
-        n_dev = int(round(n * (1 - holdout)))
-        cutoff = tv[order[min(n_dev, n - 1)]]
-        is_hold = tv >= cutoff
-        if is_hold.all() or not is_hold.any():
-            raise DataError(
-                f"Cannot hold out the most recent {holdout:.0%} of rows: the time column {spec.time_col!r} "
-                "has too few distinct values."
-            )
-        holdout_strategy = f"most recent {holdout:.0%} by {spec.time_col!r} (from {cutoff})"
-        dev_pos, hold_pos = positions[~is_hold], positions[is_hold]
-        if len(dev_pos) < folds + 1:
-            raise DataError(
-                f"Only {len(dev_pos)} development rows before the holdout; too few for {folds} time folds."
-            )
-        splitter = ExpandingWindowSplit(folds)
-        cv_folds = list(splitter.split(dev_pos, groups=tv[dev_pos]))
-        cv_strategy = f"expanding window, {len(cv_folds)} folds along {spec.time_col!r}"
-        if spec.group_col:
-            notes.append(
-                f"A group column is declared too; splits follow time ({spec.time_col!r} takes precedence)."
-            )
-    elif spec.group_col:
-        kind = "grouped"
-        codes = _group_codes(frame, spec.group_col)
-        if frame[spec.group_col].isna().any():
-            notes.append(
-                f"{int(frame[spec.group_col].isna().sum())} rows without a {spec.group_col!r} value form one group '<missing>'."
-            )
-        n_groups = int(codes.max()) + 1
-        if n_groups < 3:
-            raise DataError(
-                f"Only {n_groups} distinct {spec.group_col!r} value(s): a group-safe holdout plus grouped CV needs "
-                "at least 3 groups. Collect more groups, or drop --group to use row-level splits "
-                "(the estimate will then not reflect new groups)."
-            )
-        is_hold = _group_holdout(codes, y, task, holdout, seed)
-        dev_pos, hold_pos = positions[~is_hold], positions[is_hold]
-        share = len(hold_pos) / n
-        holdout_strategy = (
-            f"{int(np.unique(codes[hold_pos]).size)} whole group(s) of {spec.group_col!r} "
-            f"({share:.0%} of rows{', class-balanced' if task == 'classification' else ''})"
-        )
-        dev_codes = codes[dev_pos]
-        n_dev_groups = int(np.unique(dev_codes).size)
-        if n_dev_groups < folds:
-            from sklearn.model_selection import LeaveOneGroupOut
-
-            cv_folds = list(LeaveOneGroupOut().split(dev_pos, groups=dev_codes))
-            cv_strategy = (
-                f"leave-one-group-out over {n_dev_groups} groups (fewer groups than {folds} folds)"
-            )
-            notes.append(
-                f"{n_dev_groups} development groups < {folds} folds: using leave-one-group-out."
-            )
-        elif task == "classification":
-            from sklearn.model_selection import StratifiedGroupKFold
-
-            cv_folds = list(
-                StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(
-                    dev_pos, y[dev_pos], dev_codes
-                )
-            )
-            cv_strategy = f"StratifiedGroupKFold, {folds} folds by {spec.group_col!r}"
-        else:
-            from sklearn.model_selection import GroupKFold
-
-            cv_folds = list(
-                GroupKFold(folds, shuffle=True, random_state=seed).split(dev_pos, groups=dev_codes)
-            )
-            cv_strategy = f"GroupKFold, {folds} folds by {spec.group_col!r}"
-    else:
-        kind = "random"
-        from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
-
-        if task == "classification":
-            counts = np.bincount(y)
-            if counts.min() < 2:
-                raise DataError(
-                    f"The smallest class has {int(counts.min())} row(s); a stratified holdout needs at least 2 per class."
-                )
-            dev_pos, hold_pos = train_test_split(
-                positions, test_size=holdout, stratify=y, random_state=seed
-            )
-            k = int(min(folds, np.bincount(y[dev_pos]).min()))
-            if k < 2:
-                raise DataError(
-                    "Too few rows in the smallest class for stratified cross-validation."
-                )
-            if k < folds:
-                notes.append(
-                    f"The smallest class has {k} development rows: using {k} folds instead of {folds}."
-                )
-            cv_folds = list(
-                StratifiedKFold(k, shuffle=True, random_state=seed).split(dev_pos, y[dev_pos])
-            )
-            holdout_strategy = f"stratified random {holdout:.0%}"
-            cv_strategy = f"StratifiedKFold, {k} folds, shuffled"
-        else:
-            dev_pos, hold_pos = train_test_split(positions, test_size=holdout, random_state=seed)
-            cv_folds = list(KFold(folds, shuffle=True, random_state=seed).split(dev_pos))
-            holdout_strategy = f"random {holdout:.0%}"
-            cv_strategy = f"KFold, {folds} folds, shuffled"
-        dev_pos, hold_pos = np.sort(dev_pos), np.sort(hold_pos)
-
+    kind = plan_kind(table)
+    held = HOLDOUTS[kind](holdout).split(table, seed)
+    cv = cv_splits(table, held.dev, folds=folds, seed=seed)
+    dev_pos, hold_pos = held.dev, held.holdout
+    notes = [*held.notes, *cv.notes]
     summary = {
         "kind": kind,
-        "holdout_strategy": holdout_strategy,
-        "cv_strategy": cv_strategy,
+        "holdout_strategy": held.strategy,
+        "cv_strategy": cv.strategy,
         "seed": seed,
         "holdout_fraction": holdout,
-        "development": _describe(frame, spec, dev_pos, task),
-        "holdout": _describe(frame, spec, hold_pos, task),
+        "development": _describe(table, dev_pos),
+        "holdout": _describe(table, hold_pos),
         "folds": [
             {
                 "fold": i,
-                "train": _describe(frame, spec, dev_pos[tr], task),
-                "test": _describe(frame, spec, dev_pos[te], task),
+                "train": _describe(table, dev_pos[tr]),
+                "test": _describe(table, dev_pos[te]),
             }
-            for i, (tr, te) in enumerate(cv_folds)
+            for i, (tr, te) in enumerate(cv.folds)
         ],
         "notes": notes,
     }
-    if spec.group_col and kind == "grouped":
-        held = frame[spec.group_col].iloc[hold_pos].astype(str).unique().tolist()
-        summary["holdout"]["group_ids"] = sorted(held)[:100]
+    if kind == "grouped":
+        held_ids = table.frame[table.group_col].iloc[hold_pos].astype(str).unique().tolist()
+        summary["holdout"]["group_ids"] = sorted(held_ids)[:100]
     return SplitPlan(
         kind=kind,
         dev=np.asarray(dev_pos),
         holdout=np.asarray(hold_pos),
-        folds=tuple((np.asarray(tr), np.asarray(te)) for tr, te in cv_folds),
-        holdout_strategy=holdout_strategy,
-        cv_strategy=cv_strategy,
+        folds=tuple((np.asarray(tr), np.asarray(te)) for tr, te in cv.folds),
+        holdout_strategy=held.strategy,
+        cv_strategy=cv.strategy,
         notes=tuple(notes),
         summary=summary,
     )

@@ -25,15 +25,22 @@ class ExpandingWindowSplit(BaseCrossValidator):
     --------
     >>> import numpy as np
     >>> t = np.array([1, 1, 2, 3, 3, 4, 5, 6])
-    >>> [(len(tr), len(te)) for tr, te in ExpandingWindowSplit(3).split(t, groups=t)]
-    [(2, 1), (3, 2), (5, 1)]
+    >>> cv = ExpandingWindowSplit(3)
+    >>> [(len(tr), len(te)) for tr, te in cv.split(t, groups=t)]
+    [(2, 1), (3, 3), (6, 2)]
+    >>> cv.get_n_splits(groups=t)
+    3
+
+    With many rows sharing a time stamp, cuts can merge and fewer folds come out;
+    :meth:`get_n_splits` counts the folds :meth:`split` yields.
     """
 
     def __init__(self, n_splits: int = 5):
         self.n_splits = n_splits
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
-        return self.n_splits
+        """The number of folds :meth:`split` yields for these time stamps."""
+        return sum(1 for _ in self.split(X, y, groups))
 
     def split(self, X, y=None, groups=None):
         """Yield (train, test) positions; ``groups`` holds the time of each row."""

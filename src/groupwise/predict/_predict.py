@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from groupwise._parallel import available_cores
+from groupwise.estimators._output import predict_output
 from groupwise.exceptions import DataError, SchemaViolationError
 from groupwise.io import atomic_path, iter_table_chunks, table_columns, table_format, write_table
 from groupwise.predict._schema import InputSchema, ValidationReport
@@ -77,11 +79,10 @@ class Predictor:
 
     # ----------------------------------------------------------------- core
     def _raw(self, X: pd.DataFrame) -> np.ndarray:
-        from groupwise.training._cv import predict_output
-
         return predict_output(self.pipeline, X, self.task, len(self.classes))
 
-    def _format(self, raw: np.ndarray, ids: pd.DataFrame | None) -> pd.DataFrame:
+    def format(self, raw: np.ndarray, ids: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Output columns for raw model outputs (see :func:`format_predictions`)."""
         return format_predictions(
             raw,
             task=self.task,
@@ -93,7 +94,7 @@ class Predictor:
 
     def predict_features(self, X: pd.DataFrame, ids: pd.DataFrame | None = None) -> pd.DataFrame:
         """Predict from feature columns already in training dtypes (the training path)."""
-        return self._format(self._raw(X[self.schema.feature_names]), ids)
+        return self.format(self._raw(X[self.schema.feature_names]), ids)
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -122,7 +123,7 @@ class Predictor:
         if not report.ok:
             raise SchemaViolationError(violation_message(report, "the input"), report)
         ids = df[[c for c in self.schema.id_cols if c in df.columns]].reset_index(drop=True)
-        return self._format(self._raw(X), ids if len(ids.columns) else None)
+        return self.format(self._raw(X), ids if len(ids.columns) else None)
 
     # ---------------------------------------------------------------- files
     def validate_file(
@@ -161,8 +162,6 @@ class Predictor:
         """
         from threadpoolctl import threadpool_limits
 
-        from groupwise.training._parallel import available_cores
-
         input_path, output_path = Path(input_path), Path(output_path)
         out_fmt = table_format(output_path)
         table_format(input_path)
@@ -200,7 +199,7 @@ class Predictor:
                             chunk, ValidationReport(on_bad_values), row_offset=offset
                         )
                         ids = chunk[ids_present].reset_index(drop=True) if ids_present else None
-                        frame = self._format(self._raw(X), ids)
+                        frame = self.format(self._raw(X), ids)
                         writer.write(frame)
                         written += len(frame)
                         offset += len(chunk)

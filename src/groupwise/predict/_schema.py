@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from groupwise.spec import TableSpec
+from groupwise.spec import ResolvedTable, TableSpec, column_kind
 
 __all__ = ["FeatureSchema", "InputSchema", "ValidationReport", "Violation"]
 
@@ -63,17 +63,6 @@ class FeatureSchema:
         d = dataclasses.asdict(self)
         d["categories"] = None if self.categories is None else list(self.categories)
         return d
-
-
-def _kind(s: pd.Series) -> str:
-    d = s.dtype
-    if pd.api.types.is_bool_dtype(d):
-        return "bool"
-    if pd.api.types.is_numeric_dtype(d):
-        return "numeric"
-    if pd.api.types.is_datetime64_any_dtype(d):
-        return "datetime"
-    return "categorical"
 
 
 @dataclasses.dataclass
@@ -166,12 +155,13 @@ class InputSchema:
 
     # ---------------------------------------------------------------- capture
     @classmethod
-    def capture(cls, df: pd.DataFrame, spec: TableSpec) -> InputSchema:
+    def capture(cls, df: pd.DataFrame, spec: TableSpec | ResolvedTable) -> InputSchema:
         """Record the features of ``df`` (the rows the final model is trained on)."""
         feats = []
-        for c in spec.features(df):
+        features = spec.features if isinstance(spec, ResolvedTable) else spec.features(df)
+        for c in features:
             s = df[c]
-            kind = _kind(s)
+            kind = column_kind(s)
             fs = {
                 "name": c,
                 "kind": kind,

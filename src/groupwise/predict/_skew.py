@@ -20,11 +20,10 @@ def skew_check(run, *, tolerance: float = 1e-9, chunk_rows: int = 100_000) -> di
     Returns a dict with ``ok``, ``rows``, ``label_mismatches``, ``max_abs_diff`` per score
     column and up to five ``examples`` of differing rows.
     """
-    tables = run.path / "tables"
-    expected = pd.read_parquet(tables / "holdout_predictions.parquet")
+    expected = run.table("holdout_predictions")
     with tempfile.TemporaryDirectory(prefix="groupwise-skew-") as tmp:
         out = Path(tmp) / "served.parquet"
-        run.predictor.predict_file(tables / "holdout_input.parquet", out, chunk_rows=chunk_rows)
+        run.predictor.predict_file(run.layout.holdout_input, out, chunk_rows=chunk_rows)
         served = pd.read_parquet(out)
     result: dict[str, Any] = {
         "rows": int(len(served)),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from groupwise._format import fmt
 from groupwise.io import write_text
+from groupwise.report._figures import draw_plots
 from groupwise.report._summarize import summarize_run
 
 __all__ = ["render_run"]
@@ -32,19 +33,19 @@ def _env(autoescape: bool):
     return env
 
 
-def render_run(root: str | Path, *, meta: dict | None = None) -> dict[str, Path]:
-    """Write ``report.html`` and ``model_card.md`` into the run directory ``root``."""
-    root = Path(root)
-    summary = summarize_run(root, meta=meta)
+def render_run(root: str | Path, *, plots: bool = False) -> dict[str, Path]:
+    """Write ``report.html`` and ``model_card.md`` into the run directory ``root``
+    (a :class:`~groupwise.runs.Run` or its path); with ``plots=True`` redraw the plots first."""
+    from groupwise.runs import Run
+
+    run = root if isinstance(root, Run) else Run(root)
+    if plots:
+        draw_plots(run)
+    summary = summarize_run(run)
     html = _env(True).get_template("report.html.j2").render(**summary)
-    card = (
-        _env(False)
-        .get_template("model_card.md.j2")
-        .render(
-            **{**summary, "images": summarize_run(root, meta=meta, embed_images=False)["images"]}
-        )
-    )
+    images = [{**im, "src": im["file"]} for im in summary["images"]]
+    card = _env(False).get_template("model_card.md.j2").render(**{**summary, "images": images})
     return {
-        "report": write_text(html, root / "report.html"),
-        "model_card": write_text(card, root / "model_card.md"),
+        "report": write_text(html, run.layout.report),
+        "model_card": write_text(card, run.layout.model_card),
     }

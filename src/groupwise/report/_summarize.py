@@ -1,6 +1,7 @@
-"""Read a run directory into one plain, JSON-able dict for the templates.
+"""Read a run into one plain, JSON-able dict for the templates.
 
-Only files of the run are read, so ``groupwise report`` can re-render any run.
+Only the run's files are read (through :class:`~groupwise.runs.Run`), so
+``groupwise report`` can re-render any run.
 """
 
 from __future__ import annotations
@@ -14,24 +15,9 @@ import pandas as pd
 
 from groupwise.evaluation._bootstrap import few_groups_warning
 from groupwise.io import read_json
+from groupwise.report._figures import PLOT_TITLES
 
 __all__ = ["summarize_run"]
-
-_PLOT_TITLES = {
-    "cv_scores": "Cross-validation scores per candidate",
-    "roc": "ROC curve (holdout)",
-    "pr": "Precision–recall curve (holdout)",
-    "confusion_matrix": "Confusion matrix (holdout)",
-    "calibration": "Calibration (out-of-fold)",
-    "residuals": "Residuals (holdout)",
-    "importance": "Permutation importance (holdout)",
-    "naive_vs_grouped": "Naive vs grouped cross-validation",
-    "learning_curve": "Learning curve",
-}
-
-
-def _read(path: Path, default=None):
-    return read_json(path) if path.exists() else default
 
 
 def _csv(path: Path, n: int | None = None) -> list[dict[str, Any]]:
@@ -49,57 +35,51 @@ def _clean(v):
     return v
 
 
-def summarize_run(
-    root: str | Path, *, meta: dict | None = None, embed_images: bool = True
-) -> dict[str, Any]:
-    root = Path(root)
-    meta = meta or read_json(root / "run_meta.json")
-    metrics = root / "metrics"
-    primary = meta["primary_metric"]["name"]
-    board = _read(metrics / "cv_leaderboard.json", {"rows": []})["rows"]
-    holdout = _read(metrics / "holdout_metrics.json", {})
-    ng = _read(metrics / "naive_vs_grouped.json", {})
-    checks = _read(
-        metrics / "model_checks.json", {"findings": [], "passed": [], "not_applicable": []}
+def summarize_run(run, *, embed_images: bool = True) -> dict[str, Any]:
+    """The dict the report and model-card templates render (``run``: a Run)."""
+    meta = run.meta
+    layout = run.layout
+    primary = run.metric
+    holdout = run.metrics.holdout()
+    checks = (
+        run.read_metrics("model_checks")
+        if layout.model_checks.exists()
+        else {"findings": [], "passed": [], "not_applicable": []}
     )
-    audit = _read(root / "audit" / "audit.json")
-    env = _read(root / "env" / "env_meta.json", {})
+    audit = run.audit
+    env = read_json(layout.env_meta) if layout.env_meta.exists() else {}
     images = []
-    for name, rel in (meta.get("plots") or {}).items():
-        p = root / rel
-        if not p.exists():
-            continue
+    for name in run.plots:
+        p = layout.plot(name)
+        rel = str(p.relative_to(layout.root))
         src = (
             "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode()
             if embed_images
             else rel
         )
-        images.append(
-            {"name": name, "title": _PLOT_TITLES.get(name, name), "src": src, "file": rel}
-        )
+        images.append({"name": name, "title": PLOT_TITLES.get(name, name), "src": src, "file": rel})
     serious = [f for f in checks["findings"] if f["severity"] in ("error", "warning")]
-    headline = holdout.get(primary, {})
+    choice = run.threshold_choice
+    threshold = {**run.metrics.threshold_analysis(), **({} if choice is None else choice.to_dict())}
     return {
         "meta": meta,
-        "run_id": meta["run_id"],
-        "task": meta["spec"]["task"],
+        "run_id": run.run_id,
+        "task": run.task,
         "target": meta["spec"]["target"],
         "primary": primary,
         "primary_reason": meta["primary_metric"]["reason"],
         "greater": meta["primary_metric"]["greater_is_better"],
-        "headline": headline,
+        "headline": holdout.get(primary, {}),
         "selected": meta["selected_model"],
         "plan": meta["split_plan"],
-        "leaderboard": board,
-        "metric_columns": _metric_columns(meta["spec"]["task"]),
+        "leaderboard": run.metrics.leaderboard()["rows"],
+        "metric_columns": _metric_columns(run.task),
         "holdout": holdout,
-        "baselines": _read(metrics / "baselines.json", {}),
-        "holdout_warning": few_groups_warning(
-            _read(metrics / "bootstrap_ci.json", {}).get("groups")
-        ),
-        "threshold": _read(metrics / "threshold.json", {}),
-        "naive_vs_grouped": ng if ng.get("naive") else None,
-        "tuning": _read(metrics / "tuning.json", []),
+        "baselines": run.metrics.baselines(),
+        "holdout_warning": few_groups_warning(run.metrics.bootstrap().get("groups")),
+        "threshold": threshold,
+        "naive_vs_grouped": run.metrics.naive_vs_grouped(),
+        "tuning": run.metrics.tuning(),
         "model_checks": checks,
         "serious_checks": serious,
         "gap_check": next((f for f in checks["findings"] if f["code"] == "MODEL002"), None),
@@ -107,8 +87,8 @@ def summarize_run(
         "audit_serious": [
             f for f in (audit or {}).get("findings", []) if f["severity"] in ("error", "warning")
         ],
-        "slices": _csv(root / "tables" / "error_slices.csv", 15),
-        "importance": _csv(root / "tables" / "feature_importance.csv", 15),
+        "slices": _csv(layout.error_slices, 15),
+        "importance": _csv(layout.feature_importance, 15),
         "images": images,
         "env": env,
     }

@@ -29,7 +29,7 @@ def _version(dist: str) -> str | None:
 
 def environment() -> dict[str, Any]:
     """Python, platform, CPU and the versions of the packages a run depends on."""
-    from groupwise.training._parallel import available_cores
+    from groupwise._parallel import available_cores
 
     return {
         "groupwise": __version__,

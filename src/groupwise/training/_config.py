@@ -23,8 +23,8 @@ class TrainConfig:
     Parameters
     ----------
     metric : str, default=None
-        Primary metric; default per DESIGN.md §5 (binary: PR-AUC below 10% positives,
-        else ROC-AUC; multiclass: balanced accuracy; regression: MAE).
+        Primary metric; default by task: binary PR-AUC below 10% positives, else ROC-AUC;
+        multiclass balanced accuracy; regression MAE.
     models : tuple of str, default=None
         Candidates; default every installed one (dummy, linear, hist_gb,
         random_forest, extra_trees, lightgbm, xgboost). ``dummy`` and ``linear``

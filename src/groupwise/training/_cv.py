@@ -10,11 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from groupwise.estimators._zoo import ColumnKinds, build_candidate
+from groupwise._parallel import Executor, LocalExecutor, limit_threads
+from groupwise.estimators._output import predict_output
+from groupwise.estimators._zoo import build_candidate
 from groupwise.evaluation._metrics import MetricSet, metric_names
-from groupwise.training._parallel import limit_threads, parallel_map
+from groupwise.spec import ColumnKinds
 
-__all__ = ["CVResult", "Recipe", "run_cv"]
+__all__ = ["CVResult", "Recipe", "fit_recipe", "oof_metricset", "run_cv"]
 
 #: Rows of the training fold scored for the train-vs-CV (overfitting) check.
 TRAIN_SCORE_ROWS = 2000
@@ -52,7 +54,17 @@ class Recipe:
         return build_candidate(self.name, self.task, self.kinds, self.seed, self.params)
 
 
-@dataclasses.dataclass
+def fit_recipe(recipe: Recipe, X, y, threads: int):
+    """A fresh pipeline from ``recipe`` fitted on ``X, y`` with at most ``threads`` native threads."""
+    from threadpoolctl import threadpool_limits
+
+    est = limit_threads(recipe.build(), threads)
+    with threadpool_limits(threads):
+        est.fit(X, y)
+    return est
+
+
+@dataclasses.dataclass(frozen=True)
 class CVResult:
     """Out-of-fold predictions and per-fold scores of one recipe."""
 
@@ -66,23 +78,6 @@ class CVResult:
 
     def fold_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.folds)
-
-
-def _proba_full(est, X, n_classes: int) -> np.ndarray:
-    proba = est.predict_proba(X)
-    classes = np.asarray(getattr(est, "classes_", np.arange(proba.shape[1]))).astype(int)
-    if proba.shape[1] == n_classes and np.array_equal(classes, np.arange(n_classes)):
-        return proba
-    full = np.zeros((len(X), n_classes))
-    full[:, classes] = proba
-    return full
-
-
-def predict_output(est, X, task: str, n_classes: int) -> np.ndarray:
-    """Probabilities (classification, all classes) or predictions (regression)."""
-    if task == "classification":
-        return _proba_full(est, X, n_classes)
-    return np.asarray(est.predict(X), dtype=np.float64)
 
 
 def _fit_fold(task_args, threads):
@@ -124,7 +119,7 @@ def run_cv(
     task: str,
     n_classes: int = 0,
     pos: int = 1,
-    n_jobs: int | None = None,
+    executor: Executor | None = None,
     train_score: bool = True,
     progress=None,
 ) -> dict[str, CVResult]:
@@ -145,7 +140,8 @@ def run_cv(
         if progress is not None:
             progress.advance()
 
-    results = parallel_map(_fit_fold, [t[2] for t in tasks], n_jobs=n_jobs, on_done=done)
+    executor = executor or LocalExecutor()
+    results = executor.map(_fit_fold, [t[2] for t in tasks], on_done=done)
     names = metric_names(task)
     out: dict[str, CVResult] = {}
     n = len(y)
@@ -184,11 +180,7 @@ def run_cv(
 
 
 def _scores(task, y, out, names, pos) -> dict[str, float]:
-    if task == "classification":
-        ms = MetricSet(task, y, proba=out, pos=pos)
-    else:
-        ms = MetricSet(task, y, pred=out)
-    return ms.point(names)
+    return MetricSet.from_output(task, y, out, pos=pos).point(names)
 
 
 def oof_metricset(
@@ -196,6 +188,4 @@ def oof_metricset(
 ) -> MetricSet:
     """Metrics of the pooled out-of-fold predictions (rows never tested are left out)."""
     tested = result.fold_of_row >= 0
-    if task == "classification":
-        return MetricSet(task, y[tested], proba=result.oof[tested], pos=pos, threshold=threshold)
-    return MetricSet(task, y[tested], pred=result.oof[tested])
+    return MetricSet.from_output(task, y[tested], result.oof[tested], pos=pos, threshold=threshold)

@@ -14,18 +14,18 @@ from typing import Any
 
 import numpy as np
 
+from groupwise._parallel import Executor, LocalExecutor
 from groupwise.estimators._zoo import CANDIDATES
 from groupwise.evaluation._metrics import GREATER_IS_BETTER
 from groupwise.evaluation._slices import is_better, meaningful_delta
 from groupwise.training._cv import CVResult, Recipe, oof_metricset, run_cv
-from groupwise.training._parallel import parallel_map, worker_plan
 
 __all__ = ["TuneResult", "tune"]
 
 logger = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class TuneResult:
     candidate: str
     best_params: dict[str, Any]
@@ -46,7 +46,7 @@ def _trial_cv(args, threads):
         task=recipe.task,
         n_classes=n_classes,
         pos=pos,
-        n_jobs=1,
+        executor=LocalExecutor(1),
         train_score=False,
     )[recipe.name]
 
@@ -64,7 +64,7 @@ def tune(
     timeout: float | None,
     patience: int | None = None,
     seed: int,
-    n_jobs: int | None,
+    executor: Executor | None = None,
     progress=None,
 ) -> TuneResult:
     """Search the candidate's space; each trial is scored on the pooled OOF ``metric``.
@@ -79,7 +79,8 @@ def tune(
     maximize = GREATER_IS_BETTER[metric]
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(8, max(2, n_trials // 3)))
     study = optuna.create_study(direction="maximize" if maximize else "minimize", sampler=sampler)
-    workers, _ = worker_plan(n_jobs, n_trials)
+    executor = executor or LocalExecutor()
+    workers = executor.workers(n_trials)
     best: dict[str, Any] = {"score": None, "result": None, "params": {}}
     history: list[dict[str, Any]] = []
     start = time.perf_counter()
@@ -106,7 +107,7 @@ def tune(
             )
             for p in params
         ]
-        results = parallel_map(_trial_cv, tasks, n_jobs=n_jobs)
+        results = executor.map(_trial_cv, tasks)
         for trial, p, result in zip(batch, params, results, strict=True):
             score = (
                 np.nan

@@ -1,4 +1,8 @@
-"""MODEL checks: diagnostics that need a fitted model, in the audit's check framework."""
+"""MODEL checks: diagnostics that need a fitted model, run inside ``train``.
+
+They use the audit's check framework (codes, severities, not-applicable reasons) on a
+:class:`ModelContext` that training fills from its stage results.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from groupwise.audit._base import Check, NotApplicable
+from groupwise.evaluation._bootstrap import MIN_BOOTSTRAP_GROUPS
 from groupwise.evaluation._metrics import GREATER_IS_BETTER
 
 __all__ = ["MODEL_CHECKS", "ModelContext"]
@@ -174,7 +179,7 @@ class CVHoldoutGap(Check):
         )
         if ctx.holdout_groups is not None:
             evidence["holdout_groups"] = ctx.holdout_groups
-            if ctx.holdout_groups < 5:
+            if ctx.holdout_groups < MIN_BOOTSTRAP_GROUPS:
                 return [
                     self.finding(
                         "info",

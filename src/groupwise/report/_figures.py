@@ -1,0 +1,129 @@
+"""The plots of a run, drawn from the run's own files (so any run can be redrawn).
+
+Every plot is best effort: one that fails is logged and skipped, never failing a run.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from groupwise.evaluation import _plots as P
+from groupwise.evaluation._metrics import MetricSet
+
+__all__ = ["PLOT_TITLES", "draw_plots"]
+
+logger = logging.getLogger(__name__)
+
+PLOT_TITLES = {
+    "cv_scores": "Cross-validation scores per candidate",
+    "roc": "ROC curve (holdout)",
+    "pr": "Precision–recall curve (holdout)",
+    "confusion_matrix": "Confusion matrix (holdout)",
+    "calibration": "Calibration (out-of-fold)",
+    "residuals": "Residuals (holdout)",
+    "importance": "Permutation importance (holdout)",
+    "naive_vs_grouped": "Naive vs grouped cross-validation",
+    "learning_curve": "Learning curve",
+}
+
+
+def _binary_metric(name: str, score: np.ndarray, positive: np.ndarray) -> float:
+    ms = MetricSet("classification", positive.astype(int), proba=np.c_[1 - score, score])
+    return ms.point([name])[name]
+
+
+def draw_plots(run) -> list[str]:
+    """Draw every plot that applies to ``run`` into its ``plots/``; returns the names drawn."""
+    layout, metric, task = run.layout, run.metric, run.task
+    made: list[str] = []
+
+    def attempt(name: str, fn) -> None:
+        try:
+            fn(layout.plot(name))
+            made.append(name)
+        except Exception:  # best effort by design: a plot must never fail a run
+            logger.warning("plot %s failed", name, exc_info=True)
+
+    board = run.metrics.leaderboard()["rows"]
+    order = [r["candidate"] for r in board]
+    attempt(
+        "cv_scores",
+        lambda p: P.plot_cv_scores(
+            run.metrics.folds(), metric, p, title=f"CV {metric} per candidate", order=order
+        ),
+    )
+    hold = run.table("holdout_predictions")
+    if task == "classification":
+        classes = run.classes
+        labels = [str(c) for c in classes]
+        code = {str(c): k for k, c in enumerate(classes)}
+        y = hold["y_true"].astype(str).map(code).to_numpy()
+        pred = hold["eval_prediction"].astype(str).map(code).to_numpy()
+        K = len(classes)
+        matrix = np.zeros((K, K), dtype=int)
+        np.add.at(matrix, (y, pred), 1)
+        title = "Confusion matrix (holdout"
+        title += (
+            f", threshold {run.threshold:.3g})"
+            if run.threshold is not None
+            else ", most probable class)"
+        )
+        attempt("confusion_matrix", lambda p: P.plot_confusion(matrix, labels, p, title=title))
+        if K == 2:
+            pos = run.positive_code
+            score = hold["eval_score"].to_numpy(dtype=float)
+            positive = y == pos
+            curves = {"holdout": (score, positive)}
+            aucs = {"holdout": _binary_metric("roc_auc", score, positive)}
+            aps = {"holdout": _binary_metric("pr_auc", score, positive)}
+        else:
+            curves, aucs, aps = {}, {}, {}
+            for k, lab in enumerate(labels):
+                s = hold[f"eval_proba_{classes[k]}"].to_numpy(dtype=float)
+                curves[lab] = (s, y == k)
+                aucs[lab] = _binary_metric("roc_auc", s, y == k)
+                aps[lab] = _binary_metric("pr_auc", s, y == k)
+        attempt("roc", lambda p: P.plot_roc(curves, p, title="ROC curve (holdout)", aucs=aucs))
+        attempt(
+            "pr", lambda p: P.plot_pr(curves, p, title="Precision–recall curve (holdout)", aps=aps)
+        )
+        calibration = run.metrics.threshold_analysis().get("calibration")
+        if calibration:
+            attempt(
+                "calibration",
+                lambda p: P.plot_calibration(
+                    calibration["table"],
+                    p,
+                    title=f"Calibration ({calibration['kind']}, out-of-fold)",
+                ),
+            )
+    else:
+        y = hold["y_true"].to_numpy(dtype=float)
+        pred = hold["eval_prediction"].to_numpy(dtype=float)
+        attempt("residuals", lambda p: P.plot_residuals(y, pred, p, title="Residuals (holdout)"))
+    if layout.feature_importance.exists():
+        importance = run.table("feature_importance")
+        if len(importance):
+            attempt(
+                "importance",
+                lambda p: P.plot_importance(
+                    importance, p, title="Permutation importance (holdout)"
+                ),
+            )
+    ng = run.metrics.naive_vs_grouped()
+    if ng:
+        attempt(
+            "naive_vs_grouped",
+            lambda p: P.plot_naive_vs_grouped(
+                ng, ng["metrics"], p, title="Naive (row-level) vs grouped CV"
+            ),
+        )
+    if layout.learning_curve.exists():
+        curve = run.table("learning_curve")
+        attempt(
+            "learning_curve",
+            lambda p: P.plot_learning_curve(curve, p, metric=metric, title="Learning curve"),
+        )
+    return made

@@ -1,0 +1,244 @@
+"""The last stages: MODEL checks, the final fit, and the record a run directory is written from."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from groupwise._version import __version__
+from groupwise.audit import MODEL_CHECKS, ModelContext, run_checks
+from groupwise.audit._base import CheckOutcome
+from groupwise.audit._report import AuditReport
+from groupwise.evaluation._bootstrap import MIN_BOOTSTRAP_GROUPS
+from groupwise.evaluation._metrics import metric_names
+from groupwise.io import sha256_file, table_fingerprint
+from groupwise.model_selection import SplitPlan
+from groupwise.predict import InputSchema, Predictor
+from groupwise.runs import RunMeta, RunRecord
+from groupwise.runs._env import git_commit
+from groupwise.training._config import TrainConfig
+from groupwise.training._cv import fit_recipe
+from groupwise.training._evaluate import HoldoutResult, OperatingPoint
+from groupwise.training._prepare import Prepared
+from groupwise.training._select import Selection
+
+__all__ = ["Outcome", "build_record", "finalize", "model_checks"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """Every stage result of one training, in flow order."""
+
+    prep: Prepared
+    audit: AuditReport | None
+    plan: SplitPlan
+    selection: Selection
+    point: OperatingPoint
+    holdout: HoldoutResult
+    naive_vs_grouped: dict[str, Any] | None
+    learning_curve: pd.DataFrame | None
+    checks: CheckOutcome
+    final_model: Any
+
+
+def model_checks(
+    prep: Prepared,
+    selection: Selection,
+    point: OperatingPoint,
+    holdout: HoldoutResult,
+    gap: dict[str, Any] | None,
+) -> CheckOutcome:
+    """The MODEL checks on what the earlier stages measured."""
+    ctx = ModelContext(
+        task=prep.task, metric=prep.metric, selected=selection.selected,
+        cv=selection.cv_scores(prep.metric), folds=selection.fold_table(), holdout=holdout.metrics,
+        improvement_over_dummy=holdout.improvement, naive_vs_grouped=gap,
+        importance=holdout.importance, calibration=point.calibration, holdout_groups=holdout.groups,
+    )  # fmt: skip
+    return run_checks([c() for c in MODEL_CHECKS], ctx)
+
+
+def finalize(prep: Prepared, selection: Selection, *, threads: int, progress):
+    """The selected pipeline refitted on every row with a target (the shipped model)."""
+    with progress.stage("Final fit on all rows", total=1) as bar:
+        model = fit_recipe(selection.recipe, prep.table.X, prep.table.y, threads)
+        bar.advance()
+    return model
+
+
+def _jsonable(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _bootstrap_note(holdout: HoldoutResult) -> str:
+    if holdout.unit != "group":
+        return "resamples rows with replacement (treats rows as independent)"
+    note = f"resamples the {holdout.groups} holdout groups with replacement"
+    if holdout.groups < MIN_BOOTSTRAP_GROUPS:
+        note += f"; with fewer than {MIN_BOOTSTRAP_GROUPS} groups the interval understates the uncertainty"
+    return note
+
+
+def _tables(o: Outcome, predictor: Predictor) -> dict[str, pd.DataFrame]:
+    table, plan, sel = o.prep.table, o.plan, o.selection
+    ids = list(table.id_cols)
+    features = list(table.features)
+    frame_hold = table.frame.iloc[plan.holdout].reset_index(drop=True)
+    X_hold = table.X.iloc[plan.holdout].reset_index(drop=True)
+    reference = predictor.predict_features(X_hold, ids=frame_hold[ids] if ids else None)
+    evaluated = predictor.format(o.holdout.out).add_prefix("eval_")
+    extra = {"y_true": table.label(o.holdout.y)}
+    if table.group_col:
+        extra[table.group_col] = frame_hold[table.group_col].to_numpy()
+    dev_frame = table.frame.iloc[plan.dev].reset_index(drop=True)
+    res = sel.result
+    tested = res.fold_of_row >= 0
+    raw = np.nan_to_num(res.oof[tested]) if o.prep.task == "classification" else res.oof[tested]
+    oof = predictor.format(raw)
+    oof.insert(0, "fold", res.fold_of_row[tested])
+    oof.insert(1, "y_true", table.label(table.y[plan.dev][tested]))
+    for c in ([table.group_col] if table.group_col else []) + ids[::-1]:
+        oof.insert(0, c, dev_frame[c].to_numpy()[tested])
+    out = {
+        "holdout_input": frame_hold[ids + features],
+        "holdout_predictions": pd.concat([reference, pd.DataFrame(extra), evaluated], axis=1),
+        "oof_predictions": oof,
+        "cv_leaderboard_csv": sel.leaderboard,
+        "cv_folds": sel.fold_table(),
+    }
+    if len(o.holdout.slices):
+        out["error_slices"] = o.holdout.slices
+    if o.holdout.importance is not None:
+        out["feature_importance"] = o.holdout.importance
+    if o.learning_curve is not None:
+        out["learning_curve"] = o.learning_curve
+    return out
+
+
+def _documents(o: Outcome, config: TrainConfig) -> dict[str, Any]:
+    prep, sel, h, point = o.prep, o.selection, o.holdout, o.point
+    threshold: dict[str, Any] = {"applies": point.threshold is not None}
+    if point.threshold is None and prep.task == "classification":
+        threshold["rationale"] = "multiclass: the predicted class is the most probable one"
+    if point.calibration is not None:
+        threshold["calibration"] = point.calibration
+    mc = o.checks
+    docs = {
+        "cv_leaderboard": {
+            "metric": prep.metric,
+            "greater_is_better": prep.greater,
+            "rows": sel.leaderboard.to_dict(orient="records"),
+        },
+        "holdout_metrics": h.metrics,
+        "bootstrap_ci": {
+            "n_resamples": config.bootstrap,
+            "level": 0.95,
+            "unit": h.unit,
+            "seed": config.seed,
+            "method": "percentile",
+            "note": _bootstrap_note(h),
+            "groups": h.groups,
+            "metrics": h.metrics,
+        },  # fmt: skip
+        "threshold": threshold,
+        "naive_vs_grouped": o.naive_vs_grouped
+        or {"applies": False, "reason": "no group column, or naive CV disabled"},
+        "baselines": {
+            "metric": prep.metric,
+            "baselines": h.baselines,
+            "improvement_over_dummy_holdout": h.improvement,
+        },
+        "model_checks": {
+            "format_version": 1,
+            "findings": [f.to_dict() for f in mc.findings],
+            "passed": list(mc.passed),
+            "not_applicable": list(mc.not_applicable),
+        },
+    }
+    if sel.tuning:
+        docs["tuning"] = list(sel.tuning)
+    return docs
+
+
+def _meta(o: Outcome, config: TrainConfig, run_id: str, started, timings, total) -> RunMeta:
+    prep, table, sel = o.prep, o.prep.table, o.selection
+    if prep.dataset_path:
+        dataset = {"path": str(prep.dataset_path), "sha256": sha256_file(prep.dataset_path)}
+    else:
+        dataset = {"path": None, "sha256": table_fingerprint(table.source)}
+    dataset.update(
+        rows=int(table.rows_total),
+        columns=int(table.source.shape[1]),
+        rows_used=int(table.n),
+        rows_dropped_missing_target=table.rows_dropped,
+    )
+    board = sel.leaderboard
+    selected_row = board.loc[board["candidate"] == sel.selected]
+    findings = o.checks.findings
+    return RunMeta(
+        run_id=run_id,
+        created_at=started.isoformat(),
+        finished_at=dt.datetime.now(dt.UTC).isoformat(),
+        duration_s=round(total, 3),
+        groupwise_version=__version__,
+        git_commit=git_commit(),
+        dataset=dataset,
+        spec=table.spec.to_dict(),
+        features=table.features,
+        feature_kinds=table.kinds.to_dict(),
+        classes=table.classes,
+        positive_code=table.pos,
+        config=config.to_dict(),
+        primary_metric={
+            "name": prep.metric,
+            "reason": prep.metric_reason,
+            "greater_is_better": prep.greater,
+        },
+        split_plan=o.plan.to_dict(),
+        selected_model={
+            "label": sel.selected,
+            "candidate": sel.recipe.name,
+            "params": {k: _jsonable(v) for k, v in sel.recipe.params.items()},
+            "tuned": sel.selected.endswith("(tuned)"),
+            "pipeline": repr(o.final_model),
+        },
+        threshold=o.point.threshold,
+        metrics={
+            "cv": {k: _jsonable(selected_row[k].iloc[0]) for k in metric_names(prep.task)},
+            "holdout": {k: v["estimate"] for k, v in o.holdout.metrics.items()},
+            "naive_minus_grouped": None
+            if not o.naive_vs_grouped
+            else o.naive_vs_grouped["gap"][prep.metric],
+        },
+        audit_summary=None if o.audit is None else o.audit.counts(),
+        model_checks_summary={
+            s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")
+        },
+        failed_candidates=dict(sel.failed),
+        timings={k: round(v, 3) for k, v in timings.items()},
+    )
+
+
+def build_record(
+    o: Outcome, config: TrainConfig, *, run_id: str, started, timings, total
+) -> RunRecord:
+    """Everything the run directory holds, from the stage results."""
+    table = o.prep.table
+    schema = InputSchema.capture(table.frame, table)
+    predictor = Predictor(
+        o.final_model, schema, task=table.task, classes=list(table.classes),
+        threshold=None if o.point.threshold is None else o.point.threshold.threshold, pos=table.pos,
+    )  # fmt: skip
+    return RunRecord(
+        meta=_meta(o, config, run_id, started, timings, total),
+        model=o.final_model,
+        schema=schema,
+        tables=_tables(o, predictor),
+        documents=_documents(o, config),
+        table_metadata={"holdout_predictions": predictor.metadata()},
+        audit=None if o.audit is None else (o.audit.to_dict(), o.audit.to_markdown()),
+    )

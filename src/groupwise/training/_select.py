@@ -1,0 +1,215 @@
+"""Stages 3–4: compare every candidate on identical folds, then tune the best.
+
+The leaderboard ranks candidates by the primary metric on pooled out-of-fold
+predictions; "beats the dummy" is judged on the mean over identical folds, because
+pooled scores of a dummy can be artificially poor when the class balance shifts
+between grouped folds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from groupwise._parallel import Executor
+from groupwise.estimators._zoo import CANDIDATES
+from groupwise.evaluation._metrics import metric_names
+from groupwise.evaluation._slices import is_better, meaningful_delta
+from groupwise.exceptions import DataError, GroupwiseWarning
+from groupwise.model_selection import SplitPlan
+from groupwise.training._config import TrainConfig
+from groupwise.training._cv import CVResult, Recipe, oof_metricset, run_cv
+from groupwise.training._prepare import BASELINES, Prepared, Rows
+
+__all__ = ["Comparison", "Selection", "compare_candidates", "select_model"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """Every candidate cross-validated on the plan's folds."""
+
+    results: Mapping[str, CVResult]
+    leaderboard: pd.DataFrame
+    failed: Mapping[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """The candidates (tuned ones included), the final leaderboard and the pick."""
+
+    results: Mapping[str, CVResult]
+    leaderboard: pd.DataFrame
+    tuning: tuple[dict[str, Any], ...]
+    selected: str
+    failed: Mapping[str, str]
+
+    @property
+    def result(self) -> CVResult:
+        """CV result of the selected model."""
+        return self.results[self.selected]
+
+    @property
+    def recipe(self) -> Recipe:
+        return self.result.recipe
+
+    def cv_scores(self, metric: str) -> dict[str, float]:
+        """Pooled out-of-fold primary metric per candidate (leaderboard order)."""
+        board = self.leaderboard
+        return dict(zip(board["candidate"], map(float, board[metric]), strict=True))
+
+    def fold_table(self) -> pd.DataFrame:
+        """Per-fold rows of every candidate."""
+        return pd.concat([r.fold_frame() for r in self.results.values()], ignore_index=True)
+
+
+def pooled_scores(prep: Prepared, dev: Rows, result: CVResult, names=None) -> dict[str, float]:
+    """Metrics of a CV result's pooled out-of-fold predictions."""
+    ms = oof_metricset(result, dev.y, prep.task, prep.pos)
+    return ms.point(names or metric_names(prep.task))
+
+
+def leaderboard(
+    prep: Prepared,
+    dev: Rows,
+    results: Mapping[str, CVResult],
+    tuned: Mapping[str, bool] | None = None,
+) -> pd.DataFrame:
+    """Candidates ranked by the primary metric on pooled out-of-fold predictions."""
+    tuned = tuned or {}
+    names = metric_names(prep.task)
+    metric = prep.metric
+    rows = []
+    for label, res in results.items():
+        folds = res.fold_frame()
+        row = {"candidate": label, "model": res.recipe.name, "tuned": bool(tuned.get(label, False))}
+        pooled = pooled_scores(prep, dev, res)
+        for m in names:
+            row[m] = pooled[m]
+            row[f"{m}_mean"] = float(folds[m].mean())
+            row[f"{m}_sd"] = float(folds[m].std(ddof=1)) if len(folds) > 1 else 0.0
+        row["fit_time_mean"] = float(folds["fit_time"].mean())
+        rows.append(row)
+    board = pd.DataFrame(rows)
+    mean_col = f"{metric}_mean"
+    dummy = board.loc[board["candidate"] == "dummy", mean_col]
+    dummy_score = float(dummy.iloc[0]) if len(dummy) else np.nan
+    board["beats_dummy"] = [is_better(metric, s, dummy_score) for s in board[mean_col]]
+    board.loc[board["candidate"] == "dummy", "beats_dummy"] = False
+    board = board.sort_values(
+        metric, ascending=not prep.greater, kind="stable", na_position="last"
+    ).reset_index(drop=True)
+    board.insert(0, "rank", np.arange(1, len(board) + 1))
+    board.attrs["metric"] = metric
+    board.attrs["task"] = prep.task
+    return board
+
+
+def compare_candidates(
+    prep: Prepared,
+    plan: SplitPlan,
+    *,
+    executor: Executor,
+    progress,
+    emit: Callable[[str, Any], None],
+) -> Comparison:
+    """Cross-validate every recipe on the plan's folds (identical for all)."""
+    dev = prep.dev(plan)
+    total = len(prep.recipes) * len(plan.folds)
+    with progress.stage("Cross-validating candidates", total=total) as bar:
+        results = run_cv(
+            prep.recipes, dev.X, dev.y, plan.folds, task=prep.task, n_classes=prep.n_classes,
+            pos=prep.pos, executor=executor, progress=bar,
+        )  # fmt: skip
+    failed = {label: res.error for label, res in results.items() if res.error}
+    for label, error in failed.items():
+        if label in BASELINES:
+            raise DataError(
+                f"The {label!r} baseline failed in cross-validation ({error}); the table cannot be modelled as "
+                "it is. Check the feature columns (types, missing values) with 'groupwise audit'."
+            )
+        warnings.warn(
+            f"Candidate {label!r} failed and is left out of the comparison: {error}",
+            GroupwiseWarning,
+            stacklevel=2,
+        )
+        emit("candidate_failed", {"candidate": label, "error": error})
+    results = {label: res for label, res in results.items() if not res.error}
+    board = leaderboard(prep, dev, results)
+    emit("leaderboard", board)
+    return Comparison(results, board, failed)
+
+
+def select_model(
+    prep: Prepared,
+    plan: SplitPlan,
+    comparison: Comparison,
+    config: TrainConfig,
+    *,
+    executor: Executor,
+    progress,
+    emit: Callable[[str, Any], None],
+) -> Selection:
+    """Tune the best tunable candidates (the untuned model is kept unless tuning beats it)
+    and pick the best non-dummy candidate."""
+    board, cv = comparison.leaderboard, comparison.results
+    contenders = [c for c in board["candidate"] if c != "dummy"] or ["dummy"]
+    tunable = [
+        c
+        for c in contenders
+        if cv[c].recipe.template is None and CANDIDATES[cv[c].recipe.name].space is not None
+    ]
+    selected = contenders[0]
+    results = dict(cv)
+    tuning: list[dict[str, Any]] = []
+    if config.tune_trials > 0 and tunable:
+        from groupwise.training._tune import tune
+
+        dev = prep.dev(plan)
+        tuned_flags: dict[str, bool] = {}
+        top = tunable[: config.tune_top]
+        per = max(1, config.tune_trials // len(top))
+        for name in top:
+            base = cv[name]
+            base_score = pooled_scores(prep, dev, base, [prep.metric])[prep.metric]
+            with progress.stage(f"Tuning {name}", total=per) as bar:
+                tr = tune(
+                    base.recipe, dev.X, dev.y, plan.folds, metric=prep.metric, n_classes=prep.n_classes,
+                    pos=prep.pos, n_trials=per, timeout=config.tune_timeout, patience=config.tune_patience,
+                    seed=config.seed, executor=executor, progress=bar,
+                )  # fmt: skip
+            improved = tr.best_result is not None and is_better(
+                prep.metric, tr.best_score, base_score, min_delta=meaningful_delta(base_score)
+            )
+            record = {
+                "candidate": name,
+                "trials": len(tr.trials),
+                "untuned": base_score,
+                "best": tr.best_score,
+                "best_params": tr.best_params,
+                "kept": "tuned" if improved else "untuned",
+                "duration_s": tr.duration,
+                "history": tr.trials,
+            }
+            tuning.append(record)
+            emit("tuning", record)
+            if improved:
+                label = f"{name} (tuned)"
+                recipe = dataclasses.replace(
+                    base.recipe, params={**base.recipe.params, **tr.best_params}
+                )
+                # re-run the best configuration with train scores for the leaderboard
+                results[label] = run_cv(
+                    {label: recipe}, dev.X, dev.y, plan.folds, task=prep.task,
+                    n_classes=prep.n_classes, pos=prep.pos, executor=executor,
+                )[label]  # fmt: skip
+                tuned_flags[label] = True
+        board = leaderboard(prep, dev, results, tuned_flags)
+        emit("leaderboard", board)
+        if len(board) > 1:
+            selected = next(c for c in board["candidate"] if c != "dummy")
+    return Selection(results, board, tuple(tuning), selected, comparison.failed)
