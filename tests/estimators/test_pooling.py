@@ -6,7 +6,6 @@ from scipy.stats import multivariate_normal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from groupwise.datasets import make_nested_regression
 from groupwise.estimators import GroupedRidge, PartialPoolingRegressor
@@ -249,38 +248,6 @@ def test_grouped_ridge_matches_a_direct_solution_and_falls_back(nested):
     coef_c = np.linalg.solve(Zc.T @ Zc + np.diag([1e-10, 2.0, 2.0, 2.0, 2.0]), Zc.T @ y[comp])
     np.testing.assert_allclose(model.predict(new), np.r_[1.0, z[0]] @ coef_c, rtol=1e-8)
     assert np.isfinite(model.predict(new.assign(compound="C-new"))).all()
-
-
-# ---------------------------------------------------------------- generic checks
-_ARRAY_REASON = (
-    "scikit-learn's generic checks pass numpy arrays; this estimator needs a DataFrame with named "
-    "id columns (the same property is tested with DataFrames in this module)"
-)
-
-
-#: Checks that fit on numpy arrays (found by running check_estimator once; listed so that a
-#: check which starts failing for another reason fails this suite).
-_ARRAY_CHECKS = (
-    "check_complex_data", "check_dict_unchanged", "check_dont_overwrite_parameters", "check_dtype_object",
-    "check_estimator_sparse_array", "check_estimator_sparse_matrix", "check_estimator_sparse_tag",
-    "check_estimators_dtypes", "check_estimators_empty_data_messages", "check_estimators_fit_returns_self",
-    "check_estimators_overwrite_params", "check_estimators_pickle", "check_f_contiguous_array_estimator",
-    "check_fit2d_1feature", "check_fit2d_1sample", "check_fit2d_predict1d", "check_fit_check_is_fitted",
-    "check_fit_idempotent", "check_fit_score_takes_y", "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance", "check_n_features_in", "check_n_features_in_after_fitting",
-    "check_pipeline_consistency", "check_positive_only_tag_during_fit", "check_readonly_memmap_input",
-    "check_regressor_data_not_an_array", "check_regressors_int", "check_regressors_no_decision_function",
-    "check_regressors_train", "check_requires_y_none", "check_supervised_y_2d",
-    "check_non_transformer_estimators_n_iter",
-)  # fmt: skip
-_EXPECTED = dict.fromkeys(_ARRAY_CHECKS, _ARRAY_REASON)
-_PPR = PartialPoolingRegressor(hierarchy=["g"])
-_GR = GroupedRidge(groups=["g"])
-
-
-@parametrize_with_checks([_PPR, _GR], expected_failed_checks=lambda est: _EXPECTED)
-def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
 
 
 def test_scale_by_gives_each_group_its_intercept_scale_and_shares_slope_scales(fitted):

@@ -6,12 +6,13 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from groupwise.estimators._base import ValidatedMixin
 from groupwise.exceptions import (
     ColumnNotFoundError,
-    ConfigError,
     DataError,
     GroupwiseWarning,
     did_you_mean,
@@ -59,7 +60,7 @@ def _eb_shrink(
     return gamma, delta2
 
 
-class BatchCorrector(TransformerMixin, BaseEstimator):
+class BatchCorrector(ValidatedMixin, TransformerMixin, BaseEstimator):
     """Remove per-batch offsets (and scales) learned on the training fold only.
 
     The batch id is read from a column of ``X``; that column is dropped from the
@@ -126,17 +127,17 @@ class BatchCorrector(TransformerMixin, BaseEstimator):
             )
         return X
 
+    _parameter_constraints: dict = {
+        "batch_col": [str],
+        "method": [StrOptions({"location", "combat"})],
+        "unseen": [StrOptions({"identity", "error", "estimate"})],
+        "columns": [list, tuple, None],
+    }
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn per-batch corrections from ``X`` (``y`` is ignored)."""
         owner = type(self).__name__
-        if self.method not in ("location", "combat"):
-            raise ConfigError(
-                f"The 'method' parameter of {owner} must be one of 'location', 'combat'. Got {self.method!r} instead."
-            )
-        if self.unseen not in ("identity", "error", "estimate"):
-            raise ConfigError(
-                f"The 'unseen' parameter of {owner} must be one of 'identity', 'error', 'estimate'. Got {self.unseen!r} instead."
-            )
         X = self._check(X)
         cols = (
             [

@@ -20,18 +20,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from groupwise.estimators._base import InvalidParameter, ValidatedMixin
 from groupwise.exceptions import (
     ColumnNotFoundError,
-    ConfigError,
     DataError,
     GroupwiseWarning,
     did_you_mean,
@@ -514,7 +516,7 @@ def _fit_inputs(est, X, y, id_cols: Sequence[str], role: str):
 
 
 # --------------------------------------------------------------------------- estimators
-class PartialPoolingRegressor(RegressorMixin, BaseEstimator):
+class PartialPoolingRegressor(ValidatedMixin, RegressorMixin, BaseEstimator):
     """Nested hierarchical ridge fitted by exact empirical Bayes.
 
     Every node of the hierarchy has a coefficient vector (intercept and one slope per
@@ -593,35 +595,34 @@ class PartialPoolingRegressor(RegressorMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         return tags
 
-    def _validate_params_(self) -> list[str]:
+    _parameter_constraints: dict = {
+        "hierarchy": [str, list, tuple],
+        "covariates": [list, tuple, None],
+        "scale_by": [str, None],
+        "max_iter": [Interval(numbers.Integral, 3, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
+        "unknown": [StrOptions({"error", "nan", "global"})],
+    }
+
+    def _hierarchy(self) -> list[str]:
         owner = type(self).__name__
         hierarchy = [self.hierarchy] if isinstance(self.hierarchy, str) else list(self.hierarchy)
         if not hierarchy:
-            raise ConfigError(
-                f"The 'hierarchy' parameter of {owner} must list at least one id column. Got {self.hierarchy!r}."
+            raise InvalidParameter(
+                f"The 'hierarchy' parameter of {owner} must list at least one id column. Got {self.hierarchy!r} instead."
             )
         if self.scale_by is not None and self.scale_by not in hierarchy:
-            raise ConfigError(
+            raise InvalidParameter(
                 f"The 'scale_by' parameter of {owner} must be one of the hierarchy columns "
                 f"{hierarchy}. Got {self.scale_by!r} instead.{did_you_mean(str(self.scale_by), hierarchy)}"
             )
-        if self.unknown not in ("error", "nan", "global"):
-            raise ConfigError(
-                f"The 'unknown' parameter of {owner} must be one of 'error', 'nan', 'global'. Got {self.unknown!r} instead."
-            )
-        if not (isinstance(self.max_iter, int) and self.max_iter >= 3):
-            raise ConfigError(
-                f"The 'max_iter' parameter of {owner} must be an int in the range [3, inf). Got {self.max_iter!r} instead."
-            )
-        if not (isinstance(self.tol, (int, float)) and self.tol > 0):
-            raise ConfigError(
-                f"The 'tol' parameter of {owner} must be a float in the range (0, inf). Got {self.tol!r} instead."
-            )
         return hierarchy
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
+        """Fit the variances by empirical Bayes and the posterior of every node."""
         owner = type(self).__name__
-        hierarchy = self._validate_params_()
+        hierarchy = self._hierarchy()
         X, y, Z = _fit_inputs(self, X, y, hierarchy, "hierarchy")
         _check_nesting(X, hierarchy, owner)
         self.hierarchy_ = hierarchy
@@ -830,7 +831,7 @@ def _check_nesting(X: pd.DataFrame, hierarchy: Sequence[str], owner: str) -> Non
             )
 
 
-class GroupedRidge(RegressorMixin, BaseEstimator):
+class GroupedRidge(ValidatedMixin, RegressorMixin, BaseEstimator):
     """A ridge regression per group, from sufficient statistics, with fallback to coarser groups.
 
     ``groups=["compound", "cluster"]`` fits one ridge per (compound, cluster); rows of an
@@ -858,16 +859,20 @@ class GroupedRidge(RegressorMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         return tags
 
+    _parameter_constraints: dict = {
+        "groups": [str, list, tuple],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "covariates": [list, tuple, None],
+    }
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
+        """Fit one ridge per group (and per coarser group, for fallbacks)."""
         owner = type(self).__name__
         groups = [self.groups] if isinstance(self.groups, str) else list(self.groups)
         if not groups:
-            raise ConfigError(
-                f"The 'groups' parameter of {owner} must list at least one id column. Got {self.groups!r}."
-            )
-        if not (isinstance(self.alpha, (int, float)) and self.alpha >= 0):
-            raise ConfigError(
-                f"The 'alpha' parameter of {owner} must be a float in the range [0, inf). Got {self.alpha!r} instead."
+            raise InvalidParameter(
+                f"The 'groups' parameter of {owner} must list at least one id column. Got {self.groups!r} instead."
             )
         X, y, Z = _fit_inputs(self, X, y, groups, "group")
         self.groups_ = groups

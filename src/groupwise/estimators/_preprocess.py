@@ -6,15 +6,20 @@ All learn their state in ``fit`` from the training fold only, keep named columns
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
+
+from groupwise.estimators._base import ValidatedMixin
 
 __all__ = ["DatetimeToNumber", "ToCategorical"]
 
 
-class DatetimeToNumber(TransformerMixin, BaseEstimator):
+class DatetimeToNumber(ValidatedMixin, TransformerMixin, BaseEstimator):
     """Turn datetime (or date-like text) columns into days since 1970-01-01 (float).
 
     Parameters
@@ -23,9 +28,12 @@ class DatetimeToNumber(TransformerMixin, BaseEstimator):
         Columns to convert; other columns pass through unchanged.
     """
 
+    _parameter_constraints: dict = {"columns": [list, tuple]}
+
     def __init__(self, columns=()):
         self.columns = columns
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         self.columns_ = [c for c in self.columns if c in X.columns]
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
@@ -52,7 +60,7 @@ class DatetimeToNumber(TransformerMixin, BaseEstimator):
         return np.asarray(self.feature_names_in_, dtype=object)
 
 
-class ToCategorical(TransformerMixin, BaseEstimator):
+class ToCategorical(ValidatedMixin, TransformerMixin, BaseEstimator):
     """Give categorical columns a pandas ``category`` dtype with the levels seen at fit.
 
     Levels unseen at fit, and levels beyond the ``max_levels`` most frequent ones,
@@ -67,10 +75,16 @@ class ToCategorical(TransformerMixin, BaseEstimator):
         HistGradientBoosting allows at most 255 bins, one of them for missing values.
     """
 
+    _parameter_constraints: dict = {
+        "columns": [list, tuple],
+        "max_levels": [Interval(numbers.Integral, 1, 254, closed="both")],
+    }
+
     def __init__(self, columns=(), max_levels: int = 254):
         self.columns = columns
         self.max_levels = max_levels
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         self.categories_ = {}
         for c in self.columns:
