@@ -127,8 +127,8 @@ def audit_table(prep: Prepared, config: TrainConfig, *, progress, emit):
     emit("audit", report)
     if report.exit_code(config.fail_on):
         raise AuditFailed(
-            f"The data audit found problems at or above --fail-on {config.fail_on} ({report.summary()}); "
-            "training did not start. Fix them, ignore specific checks, or use --fail-on never.",
+            f"The data audit found problems at or above fail_on={config.fail_on!r} ({report.summary()}); "
+            "training did not start. Fix them, ignore specific checks, or set fail_on='never'.",
             report,
         )
     return report
