@@ -156,7 +156,7 @@ def main() -> None:
         "Table: generated, 1/3 informative, 3 categoricals, 8 batches (confounding 0.3), 5% MCAR missing, one target proxy."
     )
     notes.append(
-        "groupwise: groupwise.audit() with group=batch, all 22 checks, after reading the Parquet file."
+        "groupwise: groupwise.audit() with group=batch, all data checks, after reading the Parquet file."
     )
     notes.append(
         "Deepchecks: data_integrity() on the table + train_test_validation() on an 80/20 random split."

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from groupwise._dates import looks_like_dates
 from groupwise._validation import check_choice, check_known_keys
 from groupwise.exceptions import (
     ColumnNotFoundError,
@@ -32,6 +33,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TASKS = ("auto", "classification", "regression")
+#: What a group column stands for: technical batches (plates, runs, site visits) whose
+#: offsets are nuisance, or units (subjects, persons, firms, schools) whose effect is real.
+GROUP_KINDS = ("batch", "unit")
 #: An integer (or integral float) target with at most this many distinct values
 #: is treated as a class label when ``task="auto"``.
 MAX_CLASSES_AUTO = 10
@@ -79,6 +83,11 @@ class TableSpec:
         Identifiers, carried into predictions, never used as features.
     group_col : str, default=None
         Batch / plate / site / subject. Used to split and to diagnose, never as a feature.
+    group_kind : {"batch", "unit"}, default="batch"
+        ``"batch"``: a technical grouping (plate, run, site visit) whose offsets are
+        nuisance, so a group tied to the target is a defect. ``"unit"``: subjects,
+        patients, persons, firms, schools, whose effect on the target is real; what
+        matters is that no unit crosses a split. The audit's checks and advice follow it.
     time_col : str, default=None
         Time stamp; the split respects time order. Never a feature.
     drop_cols : tuple of str, default=()
@@ -104,6 +113,7 @@ class TableSpec:
     group_col: str | None = None
     time_col: str | None = None
     drop_cols: tuple[str, ...] = ()
+    group_kind: str = "batch"
 
     def __post_init__(self):
         if not isinstance(self.target, str) or not self.target:
@@ -111,6 +121,7 @@ class TableSpec:
                 f"The 'target' parameter of TableSpec must be a column name. Got {self.target!r} instead."
             )
         check_choice(self.task, "task", "TableSpec", TASKS)
+        check_choice(self.group_kind, "group_kind", "TableSpec", GROUP_KINDS)
         object.__setattr__(self, "id_cols", _as_tuple(self.id_cols, "id_cols"))
         object.__setattr__(self, "drop_cols", _as_tuple(self.drop_cols, "drop_cols"))
         for name in ("group_col", "time_col"):
@@ -249,6 +260,7 @@ class TableSpec:
             "group_col": self.group_col,
             "time_col": self.time_col,
             "drop_cols": list(self.drop_cols),
+            "group_kind": self.group_kind,
         }
 
     @classmethod
@@ -307,8 +319,9 @@ def resolve_pos_label(y: pd.Series, pos_label=None):
 def column_kind(s: pd.Series) -> str:
     """The kind of a feature column: ``numeric``, ``bool``, ``categorical`` or ``datetime``.
 
-    Text and pandas categoricals are ``categorical``; every stage (audit, pipelines,
-    the prediction schema) uses this one vocabulary.
+    Text that looks like dates is ``datetime`` (read the same way from CSV and Parquet);
+    other text and pandas categoricals are ``categorical``. Every stage (audit,
+    pipelines, the prediction schema) uses this one vocabulary.
     """
     d = s.dtype
     if pd.api.types.is_bool_dtype(d):
@@ -316,6 +329,8 @@ def column_kind(s: pd.Series) -> str:
     if pd.api.types.is_numeric_dtype(d):
         return "numeric"
     if pd.api.types.is_datetime64_any_dtype(d):
+        return "datetime"
+    if not isinstance(d, pd.CategoricalDtype) and looks_like_dates(s):
         return "datetime"
     return "categorical"
 

@@ -133,3 +133,40 @@ def test_audit_bad_input_exits_2_without_traceback(cli, tmp_path, planted, setup
     assert message in " ".join(result.stderr.split())
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_audit_accept_from_flags_and_config_with_reasons(cli, planted, tmp_path):
+    out = tmp_path / "acc"
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text(
+        'target = "y"\ngroup = "batch"\n[audit]\naccept = {"LEAK001:leak_proxy" = "recorded at intake"}\n'
+    )
+    result = cli("audit", planted, "--config", cfg, "--accept", "GROUP001:*", "--out", out)
+    report = json.loads((out / "audit.json").read_text())
+    accepted = {f["code"]: f.get("accepted") for f in report["findings"] if f.get("accepted")}
+    assert accepted["LEAK001"] == "recorded at intake"
+    assert "command line" in accepted["GROUP001"]
+    assert "accepted: recorded at intake" in (out / "audit.md").read_text()
+    assert "(accepted)" in result.stdout
+    open_errors = [
+        f for f in report["findings"] if f["severity"] == "error" and not f.get("accepted")
+    ]
+    assert result.exit_code == int(bool(open_errors)), result.output
+
+
+def test_audit_group_kind_unit_and_bad_accept(cli, planted, tmp_path):
+    result = cli(
+        "audit", planted, "--target", "y", "--group", "batch", "--group-kind", "unit",
+        "--out", tmp_path / "u", "--json",
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    assert report["spec"]["group_kind"] == "unit"
+    assert all(f["severity"] == "info" for f in report["findings"] if f["code"] == "GROUP001")
+    result = cli(
+        "audit", planted, "--target", "y", "--accept", "LEAK001:nope", "--out", tmp_path / "b"
+    )
+    assert result.exit_code == 2 and "not in the table" in " ".join(result.stderr.split())
+    result = cli(
+        "audit", planted, "--target", "y", "--group-kind", "subject", "--out", tmp_path / "c"
+    )
+    assert result.exit_code == 2 and "group_kind" in " ".join(result.stderr.split())

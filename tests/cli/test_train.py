@@ -109,3 +109,23 @@ def test_report_warns_when_the_holdout_has_few_groups(cli, table, tmp_path):
     run_dir = tmp_path / "runs" / (tmp_path / "registry" / "latest.txt").read_text().strip()
     assert "understate the uncertainty" in (run_dir / "report.html").read_text()
     assert "understate the uncertainty" in (run_dir / "model_card.md").read_text()
+
+
+def test_train_accept_lets_an_acknowledged_finding_through_and_records_it(cli, table, tmp_path):
+    args = ("train", table, "--target", "y", "--group", "batch", *FAST)
+    stopped = cli(*args, "--models-dir", tmp_path / "a", "--fail-on", "warning")
+    assert stopped.exit_code == 1 and "training did not start" in " ".join(stopped.stderr.split())
+    result = cli(
+        *args, "--models-dir", tmp_path / "b", "--fail-on", "warning", "--accept", "GROUP001:*",
+        "--accept", "GROUP006:*", "--group-kind", "batch",
+    )  # fmt: skip
+    assert result.exit_code in (0, 1), result.output
+    assert "training did not start" not in result.stderr
+    latest = (tmp_path / "b" / "registry" / "latest.txt").read_text().strip()
+    run = tmp_path / "b" / "runs" / latest
+    audit = json.loads((run / "audit" / "audit.json").read_text())
+    assert {f["code"] for f in audit["findings"] if f.get("accepted")} >= {"GROUP001"}
+    meta = json.loads((run / "run_meta.json").read_text())
+    assert meta["spec"]["group_kind"] == "batch"
+    assert meta["config"]["accept"]["GROUP001:*"].startswith("accepted on the command line")
+    assert "Accepted GROUP001" in (run / "model_card.md").read_text()

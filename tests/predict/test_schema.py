@@ -75,3 +75,27 @@ def test_missing_and_forbidden_columns_are_errors_and_null_mode_downgrades_bad_v
     report = ValidationReport(on_bad_values="null")
     s.coerce(pd.DataFrame({"x": ["bad"]}), report)
     assert report.ok and report.level_of(report.violations[0]) == "warning"
+
+
+def test_text_dates_are_recorded_with_their_format_and_read_the_same_way():
+    import pandas as pd
+
+    from groupwise.predict import InputSchema, ValidationReport
+    from groupwise.spec import TableSpec
+
+    train = pd.DataFrame(
+        {
+            "visit": ["05/01/2024", "17/02/2024", "28/03/2024"] * 5,
+            "x": range(15),
+            "y": [0, 1, 0] * 5,
+        }
+    )
+    schema = InputSchema.capture(train, TableSpec(target="y"))
+    f = next(f for f in schema.features if f.name == "visit")
+    assert f.kind == "datetime" and f.date_format == "%d/%m/%Y"
+    report = ValidationReport()
+    new = pd.DataFrame({"visit": ["05/01/2024", "2024-01-05", "May"], "x": [1, 2, 3]})
+    out = schema.coerce(new, report)
+    assert out["visit"].iloc[0] == pd.Timestamp("2024-01-05")
+    bad = {v.code: v.count for v in report.violations}
+    assert bad["UNCOERCIBLE_VALUE"] == 2  # another format and a month name are not dates here

@@ -16,7 +16,14 @@ import pandas as pd
 
 from groupwise._progress import NullProgress
 from groupwise._validation import check_number
-from groupwise.audit._base import SEVERITIES, Check, Finding, NotApplicable, run_checks
+from groupwise.audit._base import (
+    SEVERITIES,
+    Acceptances,
+    Check,
+    Finding,
+    NotApplicable,
+    run_checks,
+)
 from groupwise.audit._context import AuditContext
 from groupwise.audit._data import (
     ClassImbalance,
@@ -41,6 +48,7 @@ from groupwise.audit._group import (
 )
 from groupwise.audit._leak import (
     IdLikeFeature,
+    MultiFeatureReconstruction,
     SameEntityInSeveralGroups,
     SingleFeatureProxy,
     TimeLeakage,
@@ -53,6 +61,7 @@ from groupwise.io import table_fingerprint
 from groupwise.spec import ResolvedTable, TableSpec
 
 __all__ = [
+    "Acceptances",
     "CHECKS",
     "MODEL_CHECKS",
     "AuditContext",
@@ -63,6 +72,7 @@ __all__ = [
     "NotApplicable",
     "SEVERITIES",
     "audit",
+    "check_acceptances",
     "run_checks",
 ]
 
@@ -85,6 +95,7 @@ CHECKS: dict[str, type[Check]] = {
         IdLikeFeature,
         TimeLeakage,
         SameEntityInSeveralGroups,
+        MultiFeatureReconstruction,
         GroupConfounding,
         BatchEffectStrength,
         TooFewGroups,
@@ -128,6 +139,7 @@ def audit(
     folds: int = 5,
     random_state: int = 0,
     table_sha256: str | None = None,
+    accept=None,
     progress=None,
 ) -> AuditReport:
     """Run the coded data checks on a table.
@@ -153,6 +165,10 @@ def audit(
     table_sha256 : str, default=None
         Checksum recorded in the report (the CLI passes the file's); by default a
         SHA-256 of the DataFrame's content.
+    accept : dict of {str: str} or list of str, default=None
+        Findings the user acknowledges, as ``"CODE:COLUMN"`` (``"CODE:*"`` for any
+        column) mapped to a reason: they stay in the report, marked accepted, and no
+        longer count for ``exit_code``.
     progress : Progress, default=None
         Receives one ``advance()`` per check.
 
@@ -164,10 +180,14 @@ def audit(
     folds = check_number(folds, "folds", "audit", low=2, integer=True)
     table = spec if isinstance(spec, ResolvedTable) else spec.resolve(df)
     selected = _select(checks, ignore)
+    acceptances = check_acceptances(accept, table, allowed=CHECKS)
     ctx = AuditContext(table, folds=folds, sample_rows=sample_rows, random_state=random_state)
     progress = progress or NullProgress()
     with progress.stage("Auditing", total=len(selected)) as bar:
         outcome = run_checks(selected, ctx, progress=bar)
+    settings = {"folds": folds, "sample_rows": sample_rows, "random_state": random_state}
+    if acceptances:
+        settings["accept"] = acceptances.to_dict()
     return AuditReport(
         table={
             "rows": int(len(df)),
@@ -175,9 +195,32 @@ def audit(
             "sha256": table_sha256 or table_fingerprint(df),
         },
         spec=table.spec.to_dict(),
-        findings=outcome.findings,
+        findings=tuple(acceptances.apply(outcome.findings)),
         passed=outcome.passed,
         not_applicable=outcome.not_applicable,
         timings=outcome.timings,
-        settings={"folds": folds, "sample_rows": sample_rows, "random_state": random_state},
+        settings=settings,
     )
+
+
+def check_acceptances(accept, table: ResolvedTable, *, allowed) -> Acceptances:
+    """Parse ``accept`` and check every code and column it names (did-you-mean hints)."""
+    acceptances = accept if isinstance(accept, Acceptances) else Acceptances(accept)
+    known = [*allowed, *(c.code for c in MODEL_CHECKS)]
+    columns = list(table.source.columns)
+    for code, column in acceptances.rules:
+        if code not in known:
+            raise ConfigError(
+                f"Unknown check code {code!r} in an accepted finding.{did_you_mean(code, known)} "
+                f"Known codes: {', '.join(known)}.",
+                parameter="accept",
+                value=f"{code}:{column}",
+            )
+        if column != "*" and column not in columns:
+            raise ConfigError(
+                f"The accepted finding {code}:{column} names a column that is not in the table."
+                f"{did_you_mean(column, columns)}",
+                parameter="accept",
+                value=f"{code}:{column}",
+            )
+    return acceptances

@@ -17,7 +17,15 @@ from typing import Any, ClassVar
 
 from groupwise.io import to_jsonable
 
-__all__ = ["Check", "CheckOutcome", "Finding", "NotApplicable", "SEVERITIES", "run_checks"]
+__all__ = [
+    "Acceptances",
+    "Check",
+    "CheckOutcome",
+    "Finding",
+    "NotApplicable",
+    "SEVERITIES",
+    "run_checks",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +58,9 @@ class Finding:
         Numbers behind the finding (JSON-safe).
     fix : str
         What to do about it.
+    accepted : str or None
+        Why the user accepted the finding (``--accept CODE:COLUMN``); accepted findings
+        are kept and shown, but no longer count for ``fail_on``.
     """
 
     code: str
@@ -59,6 +70,7 @@ class Finding:
     columns: tuple[str, ...] = ()
     evidence: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     fix: str = ""
+    accepted: str | None = None
 
     def __post_init__(self):
         if self.severity not in _RANK:
@@ -67,7 +79,7 @@ class Finding:
         object.__setattr__(self, "evidence", to_jsonable(dict(self.evidence)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "code": self.code,
             "severity": self.severity,
             "title": self.title,
@@ -76,19 +88,22 @@ class Finding:
             "evidence": dict(self.evidence),
             "fix": self.fix,
         }
+        if self.accepted is not None:
+            d["accepted"] = self.accepted
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Finding:
-        return cls(
-            **{
-                k: d[k]
-                for k in ("code", "severity", "title", "message", "columns", "evidence", "fix")
-            }
-        )
+        keys = ("code", "severity", "title", "message", "columns", "evidence", "fix")
+        return cls(**{k: d[k] for k in keys}, accepted=d.get("accepted"))
 
     def at_least(self, severity: str) -> bool:
         """True if this finding is at least as serious as ``severity``."""
         return _RANK[self.severity] <= _RANK[severity]
+
+    def counts_for(self, severity: str) -> bool:
+        """True if the finding is at least ``severity`` and not accepted (it fails ``fail_on``)."""
+        return self.accepted is None and self.at_least(severity)
 
 
 class Check:
@@ -167,3 +182,73 @@ def run_checks(checks: Sequence[Check], ctx, *, progress=None) -> CheckOutcome:
             progress.advance()
     findings.sort(key=lambda f: (_RANK[f.severity], f.code))
     return CheckOutcome(tuple(findings), tuple(passed), tuple(not_applicable), timings)
+
+
+class Acceptances:
+    """Findings a user has acknowledged: ``CODE:COLUMN`` (or ``CODE:*``) with a reason.
+
+    A finding is accepted when its code matches and every column it names is accepted
+    (``*`` accepts the code whatever the columns).
+
+    Examples
+    --------
+    >>> acc = Acceptances({"LEAK001:worst_radius": "measured before diagnosis"})
+    >>> f = Finding("LEAK001", "warning", "t", "m", columns=("worst_radius",))
+    >>> acc.apply([f])[0].accepted
+    'measured before diagnosis'
+    """
+
+    def __init__(self, specs=None):
+        self.rules: dict[tuple[str, str], str] = {}
+        if specs is None:
+            return
+        items = specs.items() if isinstance(specs, Mapping) else ((s, None) for s in specs)
+        for spec, reason in items:
+            code, column = self.parse(spec)
+            self.rules[(code, column)] = reason or "accepted by the user"
+
+    @staticmethod
+    def parse(spec: str) -> tuple[str, str]:
+        """``"LEAK001:worst radius"`` → ``("LEAK001", "worst radius")``."""
+        from groupwise.exceptions import ConfigError
+
+        text = str(spec).strip()
+        code, sep, column = text.partition(":")
+        if not sep or not code.strip() or not column.strip():
+            raise ConfigError(
+                f"An accepted finding must be written CODE:COLUMN (for example LEAK001:worst_radius, "
+                f"or LEAK001:* for every column). Got {spec!r} instead.",
+                parameter="accept",
+                value=spec,
+            )
+        return code.strip().upper(), column.strip()
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    def codes(self) -> set[str]:
+        return {code for code, _ in self.rules}
+
+    def columns(self) -> set[str]:
+        return {col for _, col in self.rules if col != "*"}
+
+    def reason(self, finding: Finding) -> str | None:
+        if (finding.code, "*") in self.rules:
+            return self.rules[(finding.code, "*")]
+        if not finding.columns:
+            return None
+        reasons = [self.rules.get((finding.code, c)) for c in finding.columns]
+        if any(r is None for r in reasons):
+            return None
+        return "; ".join(dict.fromkeys(reasons))
+
+    def apply(self, findings: Iterable[Finding]) -> list[Finding]:
+        """The findings, with ``accepted`` set on those the rules cover."""
+        out = []
+        for f in findings:
+            reason = self.reason(f)
+            out.append(f if reason is None else dataclasses.replace(f, accepted=reason))
+        return out
+
+    def to_dict(self) -> dict[str, str]:
+        return {f"{code}:{col}": reason for (code, col), reason in self.rules.items()}

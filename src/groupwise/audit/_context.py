@@ -150,14 +150,33 @@ class AuditContext:
             self.cache[key] = pd.util.hash_pandas_object(frame[columns], index=False).to_numpy()
         return self.cache[key]
 
-    @functools.cached_property
-    def feature_rows_coarse(self) -> bool:
-        """True when under half of the feature rows are distinct (a few discrete features):
-        identical rows then happen by construction, not by copying."""
-        if not self.features:
-            return True
-        h = self.row_hash(self.features)
-        return bool(pd.Series(h).nunique() < 0.5 * len(h))
+    def chance_pairs(self, columns: list[str], *, rows: str = "all", also=()) -> float:
+        """How many pairs of rows would agree on all ``columns`` by chance.
+
+        Two rows agree on every column at most as often as they agree on the column
+        where agreement is rarest, so the estimate is C(n, 2) · min_j q_j, with q_j the
+        share of agreeing pairs on column j among rows that are distinct in ``columns``
+        plus ``also`` (copies are collapsed first, so that copies do not count as their
+        own chance; ``also`` keeps apart rows that agree on ``columns`` but not on, say,
+        the target). A continuous column makes it ≈ 0; a few discrete columns make it large.
+        """
+        frame = self.df if rows == "all" else self.frame
+        n = len(frame)
+        if n < 2 or not columns:
+            return float("inf")
+        key = list(dict.fromkeys([*columns, *also]))
+        h = self.row_hash(key, rows=rows)
+        distinct = frame.loc[~pd.Series(h).duplicated().to_numpy(), columns]
+        m = len(distinct)
+        if m < 2:
+            return float("inf")
+        q = 1.0
+        for c in columns:
+            counts = distinct[c].value_counts(dropna=False).to_numpy(dtype=np.float64)
+            q = min(q, float((counts * (counts - 1)).sum() / (m * (m - 1))))
+            if q == 0.0:
+                break
+        return n * (n - 1) / 2 * q
 
     # ----------------------------------------------------- group × target link
     def group_target_association(self) -> dict[str, float] | None:
@@ -215,3 +234,14 @@ def _eta2_perm(g, y, rng, n_perm):
     stat = _eta2_codes(g, y, n_g)
     perm = np.array([_eta2_codes(g, rng.permutation(y), n_g) for _ in range(n_perm)])
     return stat, perm
+
+
+def colliding_pairs(keys: np.ndarray) -> int:
+    """Pairs of rows with equal keys."""
+    counts = pd.Series(keys).value_counts().to_numpy(dtype=np.int64)
+    return int((counts * (counts - 1) // 2).sum())
+
+
+def beyond_chance(observed_pairs: int, expected_pairs: float) -> bool:
+    """True when more pairs agree than chance explains (twice the estimate, plus slack)."""
+    return observed_pairs > 2.0 * expected_pairs + 3.0 * np.sqrt(max(expected_pairs, 0.0)) + 2.0

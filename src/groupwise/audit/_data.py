@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
+from groupwise._dates import infer_date_format
 from groupwise.audit._base import Check, NotApplicable
+from groupwise.audit._context import beyond_chance, colliding_pairs
 
 __all__ = [
     "ClassImbalance",
@@ -41,11 +41,6 @@ NULL_SPELLINGS = frozenset(
         ".",
         "not available",
     }
-)
-_DATE_RE = re.compile(
-    r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?"
-    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?"
-    r"|\d{1,2} [A-Za-z]{3,9} \d{4})\s*$"
 )
 
 
@@ -126,14 +121,26 @@ class DuplicateRows(Check):
             return []
         share = count / len(h)
         examples = np.flatnonzero(dup)[:5].tolist()
-        coarse = ctx.feature_rows_coarse
+        pairs = colliding_pairs(h)
+        expected = ctx.chance_pairs(list(ctx.df.columns))
+        chance = not beyond_chance(pairs, expected)
         return [
             self.finding(
-                "info" if coarse else "error" if share >= 0.05 else "warning",
+                "info" if chance else "error" if share >= 0.05 else "warning",
                 f"{count} rows ({_pct(share)}) are exact copies of another row"
-                + ("; the features are coarse, so repeats are expected" if coarse else "")
+                + (
+                    "; with these few distinct values, that many repeats happen by chance"
+                    if chance
+                    else ""
+                )
                 + ".",
-                evidence={"duplicate_rows": count, "share": share, "example_rows": examples},
+                evidence={
+                    "duplicate_rows": count,
+                    "share": share,
+                    "example_rows": examples,
+                    "identical_pairs": pairs,
+                    "pairs_expected_by_chance": expected,
+                },  # fmt: skip
                 fix="Drop them (df.drop_duplicates()); if they are real repeated measurements, declare "
                 "the entity with --group so copies never sit on both sides of a split.",
             )
@@ -149,6 +156,10 @@ class DuplicateIds(Check):
         ids = list(ctx.spec.id_cols)
         if not ids:
             raise NotApplicable("no id column declared (--id)")
+        if ctx.spec.group_col and ctx.spec.group_kind == "unit":
+            # ids numbered within each unit (pupil 1 of every school) identify a row together
+            # with the unit
+            ids = [ctx.spec.group_col, *ids]
         h = ctx.row_hash(ids)
         dup = pd.Series(h).duplicated(keep=False).to_numpy()
         if not dup.any():
@@ -384,36 +395,25 @@ class DatesAsText(Check):
     family = "DATA"
 
     def run(self, ctx):
-        cols = ctx.of_kind("categorical")
-        if (
-            ctx.spec.time_col
-            and ctx.spec.time_col in ctx.df
-            and not pd.api.types.is_datetime64_any_dtype(ctx.df[ctx.spec.time_col])
-        ):
-            cols.append(ctx.spec.time_col)
-        if not cols:
+        text = [c for c in ctx.features if not pd.api.types.is_datetime64_any_dtype(ctx.df[c])
+                and not pd.api.types.is_numeric_dtype(ctx.df[c]) and not pd.api.types.is_bool_dtype(ctx.df[c])]  # fmt: skip
+        if not text:
             raise NotApplicable("no text columns")
-        found = {}
-        for c in cols:
-            values = _text_sample(ctx.df[c], n=2000, seed=ctx.random_state).astype(str)
-            if len(values) == 0:
-                continue
-            if values.str.match(_DATE_RE).mean() < 0.9:
-                continue
-            parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-            share = float(parsed.notna().mean())
-            if share >= 0.9:
-                found[c] = share
+        # text that reads as dates is a datetime feature everywhere (audit, training,
+        # prediction), from CSV and Parquet alike; the declared time column is the time axis
+        found = {c: infer_date_format(ctx.df[c]) for c in text if ctx.kinds[c] == "datetime"}
         if not found:
             return []
         return [
             self.finding(
                 "warning",
-                f"{len(found)} column(s) hold dates stored as text: {', '.join(found)}.",
+                f"{len(found)} feature column(s) hold dates as text: {', '.join(found)}; they are "
+                "read as dates and used as a number of days.",
                 columns=list(found),
-                evidence={"parsed_share": found},
-                fix="Parse them (pd.to_datetime); if one is the time axis declare it with --time, "
-                "otherwise derive features (month, age at sample) instead of one-hot encoding dates.",
+                evidence={"format": found},
+                fix="If one is the time axis, declare it with --time (splits then follow time); "
+                "otherwise consider deriving features (month, age at sample) instead of the raw date, "
+                "which lets the model learn the collection period.",
             )
         ]
 
@@ -504,12 +504,16 @@ class ConflictingLabels(Check):
             return []
         rows = int(repeated["h"].isin(conflicting.index).sum())
         positions = np.flatnonzero(frame["h"].isin(conflicting.index).to_numpy())[:6]
-        coarse = ctx.feature_rows_coarse
+        chance = not beyond_chance(colliding_pairs(h), ctx.chance_pairs(ctx.features, rows="train"))
         return [
             self.finding(
-                "info" if coarse else "warning",
+                "info" if chance else "warning",
                 f"{len(conflicting)} sets of identical feature rows carry different labels ({rows} rows)"
-                + ("; the features are coarse, so some overlap is expected" if coarse else "")
+                + (
+                    "; with these few distinct values, such overlaps happen by chance"
+                    if chance
+                    else ""
+                )
                 + ".",
                 columns=[ctx.target],
                 evidence={

@@ -72,6 +72,14 @@ def group_target_link(ctx) -> dict:
 
 
 class GroupConfounding(Check):
+    """The group tied to the target.
+
+    For **batches** (technical groupings: plates, runs, site visits) the tie is a defect:
+    batch offsets can pass for signal. For **units** (subjects, persons, firms, schools;
+    ``group_kind="unit"``) outcomes differ between units by nature, grouped splits are the
+    answer, and the finding is the share of target variation between units (info).
+    """
+
     code = "GROUP001"
     title = "Batch × class confounding"
     family = "GROUP"
@@ -82,6 +90,24 @@ class GroupConfounding(Check):
             raise NotApplicable("a single group")
         link = group_target_link(ctx)
         col = ctx.spec.group_col
+        if ctx.spec.group_kind == "unit":
+            if link["p"] >= 0.01:
+                return []
+            what = (
+                f"{link['value']:.0%} of the target's variance lies between {col!r} units (η²)"
+                if ctx.task == "regression"
+                else f"the class mix differs between {col!r} units (Cramér's V = {link['value']:.2f})"
+            )
+            return [
+                self.finding(
+                    "info",
+                    f"Units differ in their outcome: {what}.",
+                    columns=[col, ctx.target],
+                    evidence={**link["evidence"], "group_kind": "unit"},
+                    fix="Nothing to fix: a unit's effect is real. Grouped splits (--group) keep every "
+                    "unit on one side, so the estimate is the one to expect on new units.",
+                )
+            ]
         if link["kind"] == "group_label":
             return [
                 self.finding(
@@ -91,11 +117,17 @@ class GroupConfounding(Check):
                     columns=[col, ctx.target],
                     evidence=link["evidence"],
                     fix="Nothing to fix as long as splits are grouped (they are with --group); "
-                    "the model must generalise to new groups.",
+                    "the model must generalise to new groups. If the groups are subjects or other "
+                    "units, declare --group-kind unit.",
                 )
             ]
         if link["kind"] == "none":
             return []
+        balance = (
+            "rebalance classes across batches in future runs"
+            if ctx.task == "classification"
+            else "spread the target's range evenly across batches in future runs"
+        )
         return [
             self.finding(
                 link["severity"],
@@ -103,8 +135,9 @@ class GroupConfounding(Check):
                 f"permutation p = {link['p']:.3f}): batch offsets can pass for signal.",
                 columns=[col, ctx.target],
                 evidence=link["evidence"],
-                fix="Keep the grouped split (train with --group) and read the naive − grouped gap; "
-                "rebalance classes across batches in future runs; consider BatchCorrector.",
+                fix=f"Keep the grouped split (train with --group) and read the naive − grouped gap; "
+                f"{balance}; consider BatchCorrector. If {col!r} identifies subjects or other units "
+                "whose outcome genuinely differs, declare --group-kind unit.",
             )
         ]
 
@@ -180,46 +213,119 @@ class TooFewGroups(Check):
         return []
 
 
+#: Candidate groupings have at least this many levels and this many rows per level.
+MIN_LEVELS, MIN_ROWS_PER_LEVEL = 5, 5
+#: Outcome-only evidence needs more levels and rows (a random intercept in the outcome).
+OUTCOME_LEVELS, OUTCOME_ROWS_PER_LEVEL = 10, 20
+
+
+def _is_code_like(s: pd.Series) -> bool:
+    """Integer- or string-coded (not a measurement with decimals, a date or a flag)."""
+    dt = s.dtype
+    if pd.api.types.is_bool_dtype(dt) or pd.api.types.is_datetime64_any_dtype(dt):
+        return False
+    if pd.api.types.is_float_dtype(dt):
+        x = s.dropna().to_numpy(dtype=np.float64)
+        return len(x) > 0 and bool(np.all(np.mod(x, 1) == 0))
+    return True
+
+
+def _nested_in(child: pd.Series, parent: pd.Series) -> bool:
+    """True when every level of ``child`` sits in one level of ``parent``."""
+    both = pd.DataFrame({"c": child.to_numpy(), "p": parent.to_numpy()}).dropna()
+    return bool(len(both)) and bool((both.groupby("c")["p"].nunique() <= 1).all())
+
+
 def _grouping_candidates(ctx) -> list[str]:
-    skip = {ctx.target, ctx.spec.group_col, ctx.spec.time_col}
+    skip = {ctx.target, ctx.spec.group_col, ctx.spec.time_col, *ctx.spec.drop_cols}
     out = []
     for c in ctx.df.columns:
-        if c in skip:
+        if c in skip or (c in ctx.kinds and ctx.kinds[c] == "datetime"):
             continue
         s = ctx.frame[c]
-        dt = s.dtype
-        if pd.api.types.is_float_dtype(dt):
-            x = s.dropna().to_numpy(dtype=np.float64)
-            if len(x) == 0 or not np.all(np.mod(x, 1) == 0):
-                continue
-        elif pd.api.types.is_datetime64_any_dtype(dt) or pd.api.types.is_bool_dtype(dt):
+        if not _is_code_like(s):
             continue
         k = int(s.nunique(dropna=True))
-        if 3 <= k <= len(s) / 2:
-            out.append(c)
+        if k < MIN_LEVELS or k > len(s) / MIN_ROWS_PER_LEVEL:
+            continue
+        if ctx.group is not None and _nested_in(s, ctx.group):
+            continue  # splitting by the declared group already keeps its levels together
+        out.append(c)
     return out
 
 
+def _trend_share(codes: np.ndarray, values: np.ndarray, x: np.ndarray) -> float:
+    """Share of the between-level variation of ``x`` that a straight line in the level's
+    value explains (near 1 for a measurement such as body mass, near 0 for arbitrary ids)."""
+    ok = ~np.isnan(x) & (codes >= 0)
+    n_levels = int(codes.max()) + 1
+    counts = np.bincount(codes[ok], minlength=n_levels).astype(float)
+    present = counts > 0
+    if present.sum() < 3:
+        return 0.0
+    means = np.bincount(codes[ok], weights=x[ok], minlength=n_levels)[present] / counts[present]
+    v, w = values[present], counts[present]
+    vm, mm = np.average(v, weights=w), np.average(means, weights=w)
+    sxx = float(np.sum(w * (v - vm) ** 2))
+    syy = float(np.sum(w * (means - mm) ** 2))
+    if sxx <= 0 or syy <= 0:
+        return 0.0
+    sxy = float(np.sum(w * (v - vm) * (means - mm)))
+    return sxy**2 / (sxx * syy)
+
+
+def _outcome_heterogeneity(ctx, codes: np.ndarray, rng) -> tuple[float, float]:
+    """Chance-adjusted share of target variance between levels (ε²; one-vs-rest mean for
+    classes) and its permutation p-value (200 permutations)."""
+    if ctx.task == "classification":
+        y = ctx.y_codes[ctx.sample]
+        Y = np.eye(int(y.max()) + 1)[y][:, 1:] if y.max() >= 1 else y[:, None].astype(float)
+    else:
+        Y = ctx.y_float[ctx.sample][:, None]
+
+    def eps(target):
+        return float(np.mean(group_variance_explained(codes, target)["eps2"]))
+
+    observed = eps(Y)
+    perms = [eps(Y[rng.permutation(len(Y))]) for _ in range(200)]
+    p = (1 + sum(v >= observed for v in perms)) / 201
+    return observed, p
+
+
 class UndeclaredGrouping(Check):
+    """A column whose levels behave like batches, sites or subjects, not declared as the group.
+
+    Candidates are integer- or string-coded columns whose values repeat heavily (≥ 5 levels,
+    ≥ 5 rows per level), not dropped and not nested in the declared group. Evidence is
+    either a feature signature (rows sharing a value are alike in most features) or an
+    outcome shift across levels beyond chance (≥ 10 levels of ≥ 20 rows). Numeric codes
+    whose effect is a straight line in the value are measurements, not groupings.
+    """
+
     code = "GROUP004"
     title = "Undeclared grouping"
     family = "GROUP"
     cost = "moderate"
 
     def run(self, ctx):
+        # no candidate column (integer- or string-coded, MIN_LEVELS+ levels of
+        # MIN_ROWS_PER_LEVEL+ rows) means every column was looked at and none qualifies
         candidates = _grouping_candidates(ctx)
-        if not candidates:
-            raise NotApplicable("no undeclared column with repeated values (3 or more levels)")
         out = []
         frame = ctx.sample_frame
+        rng = np.random.default_rng(ctx.random_state)
         for c in candidates:
-            codes, _ = pd.factorize(frame[c], use_na_sentinel=True)
+            codes, uniques = pd.factorize(frame[c], use_na_sentinel=True)
             n_levels = int(codes.max()) + 1
-            others = [f for f in ctx.numeric_features if f != c]
-            evidence = {"levels": n_levels, "rows_per_level": float(len(codes) / max(n_levels, 1))}
+            numeric = pd.api.types.is_numeric_dtype(frame[c].dtype)
+            values = np.asarray(uniques, dtype=np.float64) if numeric else None
+            sizes = np.bincount(codes[codes >= 0], minlength=n_levels)
+            evidence = {"levels": n_levels, "rows_per_level": float(np.median(sizes))}
             reasons = []
+            others = [f for f in ctx.numeric_features if f != c]
             if len(others) >= 2:
-                st = group_variance_explained(codes, _numeric_matrix(frame, others))
+                X = _numeric_matrix(frame, others)
+                st = group_variance_explained(codes, X)
                 carried = (st["eps2"] >= 0.05) & (st["p_value"] < 0.001)
                 share = float(carried.mean())
                 evidence.update(
@@ -227,32 +333,33 @@ class UndeclaredGrouping(Check):
                     share_of_features=share,
                     median_epsilon_squared=float(np.median(st["eps2"])),
                 )
-                if share >= 0.5:
+                trend = (
+                    float(np.median([_trend_share(codes, values, X[:, j]) for j in np.flatnonzero(carried)]))
+                    if numeric and carried.any()
+                    else 0.0
+                )  # fmt: skip
+                if numeric:
+                    evidence["feature_trend_share"] = trend
+                if share >= 0.5 and trend < 0.5:
                     reasons.append(
                         f"rows sharing a value are alike in {int(carried.sum())} of {len(others)} features"
                     )
-            if n_levels >= 10:
-                if ctx.task == "classification":
-                    y = ctx.y_codes[ctx.sample]
-                    ok = codes >= 0
-                    per_level = (
-                        pd.DataFrame({"g": codes[ok], "y": y[ok]})
-                        .groupby("g")["y"]
-                        .agg(lambda v: v.value_counts(normalize=True).iloc[0])
+            if n_levels >= OUTCOME_LEVELS and np.median(sizes) >= OUTCOME_ROWS_PER_LEVEL:
+                eps2, p = _outcome_heterogeneity(ctx, codes, rng)
+                target = (
+                    ctx.y_float[ctx.sample]
+                    if ctx.task == "regression"
+                    else ctx.y_codes[ctx.sample].astype(float)
+                )
+                trend = _trend_share(codes, values, target) if numeric else 0.0  # fmt: skip
+                evidence.update(target_epsilon_squared=eps2, target_permutation_p=p)
+                if numeric:
+                    evidence["target_trend_share"] = trend
+                if eps2 >= 0.1 and p < 0.01 and trend < 0.5:
+                    reasons.append(
+                        f"the target shifts across its {n_levels} levels beyond chance "
+                        f"({eps2:.0%} of its variance, permutation p = {p:.3f})"
                     )
-                    sizes = np.bincount(codes[ok])
-                    purity = float(np.average(per_level.to_numpy(), weights=sizes[per_level.index]))
-                    base = float(np.bincount(y).max() / len(y))
-                    evidence.update(label_purity=purity, majority_share=base)
-                    if purity >= 0.95 and purity - base >= 0.3:
-                        reasons.append(
-                            f"every level holds (almost) one class (purity {purity:.2f})"
-                        )
-                else:
-                    st_y = group_variance_explained(codes, ctx.y_float[ctx.sample])
-                    evidence.update(target_epsilon_squared=float(st_y["eps2"][0]))
-                    if st_y["eps2"][0] >= 0.5:
-                        reasons.append(f"levels explain {st_y['eps2'][0]:.0%} of the target")
             if reasons:
                 role = (
                     "a feature"
@@ -264,13 +371,16 @@ class UndeclaredGrouping(Check):
                 out.append(
                     self.finding(
                         "warning",
-                        f"{c!r} ({role}) looks like an undeclared grouping: "
+                        f"{c!r} ({role}) may be an undeclared grouping: "
                         + "; ".join(reasons)
-                        + ".",
+                        + ". "
+                        "It matters only if new levels appear at prediction time.",
                         columns=[c],
                         evidence={**evidence, **ctx.sample_note()},
-                        fix=f"If it identifies batches, sites or subjects, declare it with --group {c}: "
-                        "otherwise rows of one level sit on both sides of every split and inflate the score.",
+                        fix=f"If new {c} values (batches, sites, subjects) will appear when the model is "
+                        f"used, declare it with --group {c}: otherwise rows of one level sit on both sides "
+                        "of every split and the estimate covers only levels seen in training. If all "
+                        f"levels are known in advance, accept it (--accept GROUP004:{c}).",
                     )
                 )
         return out
@@ -304,7 +414,7 @@ class GroupSizes(Check):
         )
         return [
             self.finding(
-                "warning",
+                "warning" if largest > 0.5 else "info",
                 f"Group sizes are very unequal: {reason}.",
                 columns=[ctx.spec.group_col],
                 evidence=evidence,
@@ -376,7 +486,7 @@ class GroupPredictability(Check):
         tied = link["kind"] == "confounded"
         evidence["group_target_link"] = link["kind"]
         col = ctx.spec.group_col
-        if auc >= 0.8 and tied:
+        if auc >= 0.8 and tied and ctx.spec.group_kind == "batch":
             return [
                 self.finding(
                     "warning",

@@ -7,11 +7,26 @@ import re
 import numpy as np
 import pandas as pd
 
+from groupwise._dates import parse_dates
 from groupwise._stats import rank_auc
 from groupwise.audit._base import Check, NotApplicable
-from groupwise.audit._data import _DATE_RE, _text_sample
+from groupwise.audit._context import beyond_chance, colliding_pairs
+from groupwise.audit._data import _text_sample
+from groupwise.exceptions import DataError
 
-__all__ = ["IdLikeFeature", "SameEntityInSeveralGroups", "SingleFeatureProxy", "TimeLeakage"]
+__all__ = [
+    "IdLikeFeature",
+    "MultiFeatureReconstruction",
+    "SameEntityInSeveralGroups",
+    "SingleFeatureProxy",
+    "TimeLeakage",
+]
+
+#: Column names that say the value is recorded after (or from) the outcome.
+AFTER_OUTCOME = re.compile(
+    r"(?:^|[_\W])(final|results?|outcomes?|discharged?|followup|follow_up|post)(?:[_\W]|$)|^total_",
+    re.IGNORECASE,
+)
 
 _HEX_RE = re.compile(r"^[0-9a-fA-F]{16,}$")
 _UUID_RE = re.compile(
@@ -24,7 +39,7 @@ def _feature_codes(s: pd.Series, kind: str) -> np.ndarray:
     """Bin a column into integer codes; missing values get their own code (0)."""
     if kind in ("numeric", "bool", "datetime"):
         if kind == "datetime":
-            v = pd.to_datetime(s, errors="coerce")
+            v = parse_dates(s)[0]
             x = v.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
             x[v.isna().to_numpy()] = np.nan
         else:
@@ -105,42 +120,72 @@ def feature_proxy_scores(ctx) -> dict[str, float]:
 
 
 class SingleFeatureProxy(Check):
+    """One feature that alone reconstructs the target.
+
+    A strong biomarker and a leak look the same to one number, so the severity says what
+    the evidence supports: near-perfect reconstruction (AUC ≥ 0.99, R² ≥ 0.9), or a
+    strong one from a column whose name says it is recorded after the outcome, is an
+    error (one finding per column); strong ones (AUC ≥ 0.85, R² ≥ 0.7) share one warning
+    that asks whether each value is known before the outcome.
+    """
+
     code = "LEAK001"
     title = "Single-feature target proxy"
     family = "LEAK"
     cost = "expensive"
+    LIMITS = {"classification": ("roc_auc", 0.99, 0.85), "regression": ("r2", 0.9, 0.7)}
 
     def run(self, ctx):
         scores = feature_proxy_scores(ctx)
-        if ctx.task == "classification":
-            metric, err, warn = "roc_auc", 0.95, 0.85
-        else:
-            metric, err, warn = "r2", 0.9, 0.7
-        out = []
+        metric, err, warn = self.LIMITS[ctx.task]
         cv = (
             "grouped"
-            if ctx.group is not None
+            if ctx.group is not None and not ctx.spec.time_col
+            else "time"
+            if ctx.spec.time_col
             else "stratified"
             if ctx.task == "classification"
             else "random"
         )
+        base = {"cv": cv, "folds": len(ctx.cv.folds), **ctx.sample_note()}
+        out, strong = [], {}
         for c, s in sorted(scores.items(), key=lambda kv: -kv[1]):
             if s < warn:
                 break
-            severity = "error" if s >= err else "warning"
+            named = AFTER_OUTCOME.search(c)
+            if s < err and not named:
+                strong[c] = s
+                continue
+            why = (
+                "near-perfectly"
+                if s >= err
+                else f"strongly, and its name ({named.group(0).strip('_ ')!r}) says it is recorded after the outcome,"
+            )
             out.append(
                 self.finding(
-                    severity,
-                    f"{c!r} alone predicts the target with cross-validated {metric} {s:.3f}.",
+                    "error",
+                    f"{c!r} alone predicts the target {why} with cross-validated {metric} {s:.3f}.",
                     columns=[c],
-                    evidence={
-                        metric: s,
-                        "cv": cv,
-                        "folds": len(ctx.cv.folds),
-                        **ctx.sample_note(),
-                    },
+                    evidence={metric: s, **base},
                     fix="Check how this column is produced: if it is measured after (or from) the "
-                    "outcome, drop it (--drop). A genuine strong predictor is fine, but confirm it.",
+                    "outcome, drop it (--drop). If it is known before the outcome, accept it "
+                    f"(--accept LEAK001:{c}).",
+                )
+            )
+        if strong:
+            names = list(strong)
+            shown = ", ".join(f"{c} ({v:.2f})" for c, v in list(strong.items())[:6])
+            more = f" and {len(names) - 6} more" if len(names) > 6 else ""
+            out.append(
+                self.finding(
+                    "warning",
+                    f"{len(names)} feature(s) alone predict the target strongly (cross-validated "
+                    f"{metric}): {shown}{more}. Is each known before the outcome?",
+                    columns=names,
+                    evidence={metric: strong, **base},
+                    fix="A strong predictor is fine if its value is available when the prediction is "
+                    "made (measured before the outcome); then accept it with --accept LEAK001:<column>. "
+                    "If it is recorded after or from the outcome, drop it (--drop).",
                 )
             )
         return out
@@ -197,14 +242,7 @@ def _date_candidates(ctx) -> list[tuple[str, bool]]:
     out = []
     if ctx.spec.time_col:
         out.append((ctx.spec.time_col, True))
-    for c in ctx.features:
-        kind = ctx.kinds[c]
-        if kind == "datetime":
-            out.append((c, False))
-        elif kind == "categorical":
-            sample = _text_sample(ctx.df[c], n=500, seed=ctx.random_state).astype(str)
-            if len(sample) and sample.str.match(_DATE_RE).mean() >= 0.9:
-                out.append((c, False))
+    out += [(c, False) for c in ctx.of_kind("datetime")]
     return out
 
 
@@ -222,11 +260,17 @@ class TimeLeakage(Check):
         out = []
         frame = ctx.sample_frame
         for c, declared in candidates:
-            t = pd.to_datetime(frame[c], errors="coerce", format="mixed")
+            t = frame[c]
+            if not pd.api.types.is_numeric_dtype(t):
+                t = parse_dates(t)[0]
             ok = t.notna().to_numpy()
             if ok.sum() < 10:
                 continue
-            tv = t.to_numpy(dtype="datetime64[ns]").astype(np.int64)[ok].astype(np.float64)
+            tv = (
+                t.to_numpy(dtype=np.float64)
+                if pd.api.types.is_numeric_dtype(t)
+                else t.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
+            )[ok]
             if ctx.task == "classification":
                 y = ctx.y_codes[ctx.sample][ok]
                 if len(ctx.classes) == 2:
@@ -313,7 +357,16 @@ class SameEntityInSeveralGroups(Check):
             return []
         rows = int(repeated["h"].isin(shared.index).sum())
         share = rows / len(frame)
-        coarse = ctx.feature_rows_coarse
+        # pairs of rows from different groups with identical features, against the number
+        # that would agree by chance given how often each column's values repeat
+        pairs = colliding_pairs(h) - colliding_pairs(
+            pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        )
+        if all(ctx.df[c].nunique() <= 20 for c in ctx.features):
+            return []  # only low-cardinality features: identical rows are expected
+        expected = ctx.chance_pairs(ctx.features, also=[ctx.target])
+        if not beyond_chance(pairs, expected):
+            return []
         examples = (
             repeated[repeated["h"].isin(shared.index[:3])]
             .groupby("h")["g"]
@@ -321,21 +374,217 @@ class SameEntityInSeveralGroups(Check):
             .map(lambda v: [str(x) for x in v])
             .tolist()
         )
-        severity = "info" if coarse else "error" if share >= 0.01 else "warning"
+        severity = "error" if share >= 0.01 else "warning"
         return [
             self.finding(
                 severity,
-                f"{len(shared)} identical feature rows appear under several group ids ({rows} rows)"
-                + ("; the features are coarse, so some coincidences are expected" if coarse else "")
-                + ".",
+                f"{len(shared)} identical feature rows appear under several group ids ({rows} rows), "
+                "more than chance explains.",
                 columns=[ctx.spec.group_col],
                 evidence={
                     "entities": len(shared),
                     "rows": rows,
                     "share": share,
+                    "cross_group_pairs": pairs,
+                    "pairs_expected_by_chance": expected,
                     "example_groups": examples,
                 },
                 fix="The same sample was probably recorded in several batches; keep one copy or give "
                 "copies the same group id, or grouped CV will test on rows it trained on.",
+            )
+        ]
+
+
+def _design_blocks(frame: pd.DataFrame, ctx) -> dict[str, np.ndarray]:
+    """Per feature, its standardised numeric columns: value (+ missing indicator) for
+    numbers and dates, one-hot of the 20 most frequent levels for categoricals."""
+    blocks = {}
+    for c in ctx.features:
+        kind = ctx.kinds[c]
+        s = frame[c]
+        if kind in ("numeric", "bool", "datetime"):
+            if kind == "datetime":
+                t = parse_dates(s)[0]
+                x = t.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
+                x[t.isna().to_numpy()] = np.nan
+            else:
+                x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            miss = np.isnan(x)
+            if miss.all():
+                continue
+            x = np.where(miss, np.nanmedian(x), x)
+            cols = [x] + ([miss.astype(np.float64)] if miss.any() else [])
+        else:
+            top = s.value_counts().index[:20]
+            if len(top) < 2:
+                continue
+            cols = [(s == v).to_numpy(dtype=np.float64) for v in top]
+        m = np.column_stack(cols)
+        sd = m.std(axis=0)
+        keep = sd > 0
+        if keep.any():
+            blocks[c] = (m[:, keep] - m[:, keep].mean(axis=0)) / sd[keep]
+    return blocks
+
+
+def _oof_linear(Xb: np.ndarray, Y: np.ndarray, folds) -> np.ndarray:
+    """Out-of-fold least-squares predictions of each column of ``Y`` (tiny ridge)."""
+    pred = np.full(Y.shape, np.nan)
+    A = np.column_stack([np.ones(len(Xb)), Xb])
+    ridge = 1e-6 * np.eye(A.shape[1])
+    ridge[0, 0] = 0.0
+    for tr, te in folds:
+        coef = np.linalg.solve(A[tr].T @ A[tr] + ridge * len(tr), A[tr].T @ Y[tr])
+        pred[te] = A[te] @ coef
+    return pred
+
+
+def _oof_tree(Xb: np.ndarray, y: np.ndarray, folds, task: str) -> np.ndarray:
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    tree = (
+        DecisionTreeClassifier(max_depth=4, random_state=0)
+        if task == "classification"
+        else DecisionTreeRegressor(max_depth=4, random_state=0)
+    )
+    if task == "classification":
+        pred = np.full((len(y), int(y.max()) + 1), np.nan)
+    else:
+        pred = np.full((len(y), 1), np.nan)
+    for tr, te in folds:
+        tree.fit(Xb[tr], y[tr])
+        if task == "classification":
+            p = np.zeros((len(te), pred.shape[1]))
+            p[:, tree.classes_.astype(int)] = tree.predict_proba(Xb[te])
+            pred[te] = p
+        else:
+            pred[te, 0] = tree.predict(Xb[te])
+    return pred
+
+
+def _reconstruction_score(pred: np.ndarray, y: np.ndarray, task: str) -> float:
+    """Pooled out-of-fold R² (regression) or balanced accuracy (classification)."""
+    ok = ~np.isnan(pred).any(axis=1)
+    if ok.sum() < 10:
+        return float("nan")
+    if task == "regression":
+        yy, pp = y[ok], pred[ok, 0]
+        ss = float(((yy - yy.mean()) ** 2).sum())
+        return 1.0 - float(((yy - pp) ** 2).sum()) / ss if ss > 0 else float("nan")
+    yy = y[ok].astype(int)
+    guess = pred[ok].argmax(axis=1)
+    recalls = [np.mean(guess[yy == k] == k) for k in np.unique(yy)]
+    return float(np.mean(recalls))
+
+
+class MultiFeatureReconstruction(Check):
+    """The target is (almost) a function of a few features together.
+
+    Greedy forward selection of up to five columns with a fast linear fit, and a shallow
+    tree on all features, each under the plan's own cross-validation on a sample of rows.
+    When a set of columns reconstructs the target near perfectly (R² ≥ 0.98, or balanced
+    accuracy ≥ 0.995) the finding names it; one column alone is LEAK001's finding.
+    """
+
+    code = "LEAK005"
+    title = "Target reconstructed from several features"
+    family = "LEAK"
+    cost = "expensive"
+    max_rows = 20_000
+    greedy_rows = 5_000
+    max_columns = 5
+    LIMITS = {"classification": ("balanced_accuracy", 0.995), "regression": ("r2", 0.98)}
+
+    def run(self, ctx):
+        from groupwise.model_selection import cv_splits
+
+        if len(ctx.features) < 2:
+            raise NotApplicable("fewer than two features")
+        rows = ctx.sample
+        if len(rows) > self.max_rows:
+            rng = np.random.default_rng(ctx.random_state)
+            rows = np.sort(rng.choice(rows, self.max_rows, replace=False))
+        try:
+            folds = cv_splits(ctx.table, rows, folds=min(ctx.folds, 5), seed=ctx.random_state).folds
+        except (DataError, ValueError) as exc:
+            raise NotApplicable(f"the table cannot be cross-validated: {exc}") from None
+        metric, limit = self.LIMITS[ctx.task]
+        if ctx.task == "classification" and len(rows) < 100:
+            raise NotApplicable("fewer than 100 rows: perfect separation happens by chance")
+        blocks = _design_blocks(ctx.frame.iloc[rows], ctx)
+        if len(blocks) < 2:
+            raise NotApplicable("fewer than two usable features")
+        if ctx.task == "classification":
+            y = ctx.y_codes[rows]
+            Y = np.eye(int(y.max()) + 1)[y]
+        else:
+            y = ctx.y_float[rows]
+            Y = y[:, None]
+
+        greedy_rows = np.arange(len(rows))
+        if len(rows) > self.greedy_rows:
+            greedy_rows = np.sort(
+                np.random.default_rng(ctx.random_state).choice(
+                    len(rows), self.greedy_rows, replace=False
+                )
+            )
+        greedy_folds = cv_splits(ctx.table, rows[greedy_rows], folds=min(ctx.folds, 5), seed=ctx.random_state).folds  # fmt: skip
+
+        def linear(columns, part=None):
+            X = np.column_stack([blocks[c] for c in columns])
+            if part is None:
+                return _reconstruction_score(_oof_linear(X, Y, folds), y, ctx.task)
+            return _reconstruction_score(
+                _oof_linear(X[part], Y[part], greedy_folds), y[part], ctx.task
+            )
+
+        def tree(columns):
+            X = np.column_stack([blocks[c] for c in columns])
+            return _reconstruction_score(_oof_tree(X, y, folds, ctx.task), y, ctx.task)
+
+        def greedy(score, steps):
+            chosen, best = [], -np.inf
+            for _ in range(steps):
+                trials = {
+                    c: np.nan_to_num(score([*chosen, c]), nan=-np.inf)
+                    for c in blocks
+                    if c not in chosen
+                }
+                c, sc = max(trials.items(), key=lambda kv: kv[1])
+                if chosen and sc <= best + 1e-4:
+                    break
+                chosen.append(c)
+                best = sc
+                if sc >= limit:
+                    break
+            return chosen, best
+
+        # a linear formula of a few columns (a difference, a ratio's log, a total), found by
+        # greedy forward selection on a sample; threshold rules by a shallow tree on all
+        chosen, _ = greedy(lambda cols: linear(cols, greedy_rows), self.max_columns)
+        best, model = np.nan_to_num(linear(chosen), nan=-np.inf), "linear"
+        full = np.nan_to_num(tree(list(blocks)), nan=-np.inf)
+        if best < limit and full >= limit:
+            chosen, best = greedy(tree, 3)
+            model = "tree of depth 4"
+        if best < limit or len(chosen) < 2:
+            return []  # nothing near-perfect, or one column alone (LEAK001's finding)
+        best = (best, model)
+        return [
+            self.finding(
+                "error",
+                f"The target is reconstructed near-perfectly from {len(chosen)} columns together "
+                f"({', '.join(chosen)}): cross-validated {metric} {best[0]:.3f} with a {best[1]} model.",
+                columns=chosen,
+                evidence={
+                    metric: float(best[0]),
+                    "model": best[1],
+                    "rows_used": int(len(rows)),
+                    "folds": len(folds),
+                },
+                fix="A target that is (almost) a formula of other columns is usually one of them "
+                "computed from the others (a difference, a ratio, a total): check how these columns "
+                "are produced and drop the ones derived from the target. If the relation is real "
+                "and the columns are known before the outcome, accept it (--accept LEAK005:<column>).",
             )
         ]

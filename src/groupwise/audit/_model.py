@@ -271,6 +271,36 @@ class PoorCalibration(Check):
         ]
 
 
+class TooGoodToBeTrue(Check):
+    """A holdout score near perfect (ROC-AUC ≥ 0.995, R² ≥ 0.99) on data that is rarely that
+    clean: the first suspect is a column that carries the answer."""
+
+    code = "MODEL007"
+    title = "Too good to be true"
+    family = "MODEL"
+    LIMITS = {"roc_auc": 0.995, "r2": 0.99}
+
+    def run(self, ctx: ModelContext):
+        metric = "roc_auc" if ctx.task == "classification" else "r2"
+        h = ctx.holdout.get(metric)
+        if h is None or not np.isfinite(h.get("estimate", np.nan)):
+            raise NotApplicable(f"no holdout {metric}")
+        value = float(h["estimate"])
+        if value < self.LIMITS[metric]:
+            return []
+        return [
+            self.finding(
+                "warning",
+                f"The holdout {metric} is {value:.4f}: near perfect, too good to be true for most "
+                "real data. Look for leakage before trusting it.",
+                evidence={metric: value, "limit": self.LIMITS[metric]},
+                fix="Check the audit's LEAK findings and the permutation importance: a column that is "
+                "recorded after (or computed from) the outcome, a duplicated unit, or a target proxy. "
+                "If the task is genuinely that easy, accept this finding (--accept MODEL007:*).",
+            )
+        ]
+
+
 MODEL_CHECKS = (
     SingleFeatureDominates,
     NaiveGroupedGap,
@@ -278,4 +308,5 @@ MODEL_CHECKS = (
     CVHoldoutGap,
     NoBetterThanDummy,
     PoorCalibration,
+    TooGoodToBeTrue,
 )

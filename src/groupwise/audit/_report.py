@@ -50,8 +50,11 @@ class AuditReport:
 
     # ---------------------------------------------------------------- queries
     def counts(self) -> dict[str, int]:
-        """Number of findings per severity."""
-        return {s: sum(f.severity == s for f in self.findings) for s in SEVERITIES}
+        """Number of findings per severity (accepted ones apart, under ``"accepted"``)."""
+        open_ = [f for f in self.findings if f.accepted is None]
+        out = {s: sum(f.severity == s for f in open_) for s in SEVERITIES}
+        out["accepted"] = len(self.findings) - len(open_)
+        return out
 
     def by_code(self, code: str) -> list[Finding]:
         """Findings of one check."""
@@ -62,20 +65,22 @@ class AuditReport:
         return {f.code for f in self.findings}
 
     def worst(self) -> str | None:
-        """The most serious severity found, or None."""
-        return self.findings[0].severity if self.findings else None
+        """The most serious severity among findings not accepted, or None."""
+        open_ = [f for f in self.findings if f.accepted is None]
+        return open_[0].severity if open_ else None
 
     def exit_code(self, fail_on: str = "error") -> int:
-        """1 if a finding is at or above ``fail_on`` (``"never"``: always 0), else 0."""
+        """1 if a finding not accepted is at or above ``fail_on`` (``"never"``: always 0)."""
         check_choice(fail_on, "fail_on", "audit", FAIL_ON)
         if fail_on == "never":
             return 0
-        return int(any(f.at_least(fail_on) for f in self.findings))
+        return int(any(f.counts_for(fail_on) for f in self.findings))
 
     def summary(self) -> str:
         c = self.counts()
+        accepted = f", {c['accepted']} accepted" if c["accepted"] else ""
         return (
-            f"{c['error']} error(s), {c['warning']} warning(s), {c['info']} info; "
+            f"{c['error']} error(s), {c['warning']} warning(s), {c['info']} info{accepted}; "
             f"{len(self.passed)} passed, {len(self.not_applicable)} not applicable"
         )
 
@@ -130,8 +135,10 @@ class AuditReport:
         if self.findings:
             lines += ["| severity | code | finding | evidence | fix |", "|---|---|---|---|---|"]
             for f in self.findings:
+                severity = f.severity if f.accepted is None else f"{f.severity} (accepted)"
+                fix = f.fix if f.accepted is None else f"accepted: {f.accepted}"
                 lines.append(
-                    f"| {f.severity} | {f.code} | {_md(f.message)} | {_md(evidence_text(f.evidence))} | {_md(f.fix)} |"
+                    f"| {severity} | {f.code} | {_md(f.message)} | {_md(evidence_text(f.evidence))} | {_md(fix)} |"
                 )
             lines.append("")
         if self.passed:

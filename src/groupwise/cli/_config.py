@@ -28,7 +28,7 @@ import typer
 
 from groupwise.exceptions import ConfigError, FileFormatError, did_you_mean
 
-SHARED_KEYS = ("target", "id", "group", "time", "task", "pos_label", "drop")
+SHARED_KEYS = ("target", "id", "group", "group_kind", "time", "task", "pos_label", "drop")
 COMMANDS = ("audit", "train", "predict", "generate", "monitor")
 
 
@@ -108,6 +108,22 @@ GroupOption = Annotated[
         "--group", "-g", help="Group column (batch, site, subject): splits keep groups whole."
     ),
 ]
+GroupKindOption = Annotated[
+    str | None,
+    typer.Option(
+        "--group-kind",
+        help="batch: a technical grouping (plate, run, site visit) whose offsets are nuisance; "
+        "unit: subjects, persons, firms, schools, whose effect is real. \\[default: batch]",
+    ),
+]
+AcceptOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--accept",
+        help="Acknowledge a finding: CODE:COLUMN (CODE:* for any column), repeatable. It stays "
+        "in the reports, marked accepted, and no longer counts for --fail-on.",
+    ),
+]
 TimeOption = Annotated[
     str | None,
     typer.Option("--time", help="Time column: holdout = latest period, CV = expanding window."),
@@ -143,6 +159,7 @@ def spec_from_options(opts: Mapping[str, Any]):
         pos_label=opts.get("pos_label"),
         id_cols=as_list(opts.get("id")),
         group_col=opts.get("group"),
+        group_kind=opts.get("group_kind") or "batch",
         time_col=opts.get("time"),
         drop_cols=as_list(opts.get("drop")),
     )
@@ -209,6 +226,8 @@ def dataclass_options(cls, *, skip: Iterable[str] = ()) -> list[inspect.Paramete
             continue
         kind = _base_type(hints[f.name])
         help_text = docs.get(f.name, "").replace("[", "\\[") + _default_text(f.default)
+        if f.metadata.get("cli") == "repeat":
+            kind = list[str]
         if kind is bool:
             decl = (f"{_flag(f.name)}/--no-{f.name.replace('_', '-')}",)
         else:
@@ -228,3 +247,14 @@ def dataclass_options(cls, *, skip: Iterable[str] = ()) -> list[inspect.Paramete
 def flags_of(cls, *, skip: Iterable[str] = ()) -> dict[str, str]:
     """Field name → command-line flag, for error messages."""
     return {f.name: _flag(f.name) for f in dataclasses.fields(cls) if f.name not in skip}
+
+
+def accepted(flags, config) -> dict[str, str] | None:
+    """``--accept`` flags added to the config file's ``accept`` (a table of reasons or a list)."""
+    out: dict[str, str] = {}
+    if isinstance(config, Mapping):
+        out.update({str(k): str(v) for k, v in config.items()})
+    elif config is not None:
+        out.update(dict.fromkeys(as_list(config), "accepted in the config file"))
+    out.update(dict.fromkeys(as_list(flags), "accepted on the command line (--accept)"))
+    return out or None

@@ -9,14 +9,17 @@ import typer
 
 from groupwise.cli._common import err, escape, frame_table, handle_errors, out
 from groupwise.cli._config import (
+    AcceptOption,
     ConfigOption,
     DropOption,
+    GroupKindOption,
     GroupOption,
     IdOption,
     PosLabelOption,
     TargetOption,
     TaskOption,
     TimeOption,
+    accepted,
     as_list,
     load_options,
     merged,
@@ -27,6 +30,7 @@ _OPTIONS = (
     "target",
     "id",
     "group",
+    "group_kind",
     "time",
     "task",
     "pos_label",
@@ -34,6 +38,7 @@ _OPTIONS = (
     "out",
     "fail_on",
     "ignore",
+    "accept",
     "sample_rows",
     "folds",
     "seed",
@@ -55,6 +60,7 @@ def audit(
     target: TargetOption = None,
     id_cols: IdOption = None,
     group: GroupOption = None,
+    group_kind: GroupKindOption = None,
     time: TimeOption = None,
     task: TaskOption = None,
     pos_label: PosLabelOption = None,
@@ -72,6 +78,7 @@ def audit(
     ignore: Annotated[
         list[str] | None, typer.Option("--ignore", help="Check code to skip (repeatable).")
     ] = None,
+    accept: AcceptOption = None,
     sample_rows: Annotated[
         int | None, typer.Option(help="Row budget of expensive checks. [default: 200000]")
     ] = None,
@@ -97,13 +104,14 @@ def audit(
 
     opts = merged(
         {
-            "target": target, "id": id_cols, "group": group, "time": time, "task": task,
+            "target": target, "id": id_cols, "group": group, "group_kind": group_kind, "time": time, "task": task,
             "pos_label": pos_label, "drop": drop, "out": out_dir, "fail_on": fail_on,
             "ignore": ignore, "sample_rows": sample_rows, "folds": folds, "seed": seed,
         },
-        load_options(config, "audit", _OPTIONS),
+        config_opts := load_options(config, "audit", _OPTIONS),
         _DEFAULTS,
     )  # fmt: skip
+    opts["accept"] = accepted(accept, config_opts.get("accept"))
     spec = spec_from_options(opts)
     if opts["fail_on"] not in ("error", "warning", "never"):
         raise ConfigError(
@@ -118,6 +126,7 @@ def audit(
         folds=int(opts["folds"]),
         random_state=int(opts["seed"]),
         table_sha256=sha256_file(table),
+        accept=opts["accept"],
         progress=RichProgress(),
     )
     out_path = Path(opts["out"])
@@ -146,9 +155,11 @@ def print_report(report) -> None:
     if report.findings:
         rows = [
             [
-                f"[{_STYLE[f.severity]}]{f.severity}[/]",
+                f"[{_STYLE[f.severity]}]{f.severity}[/]"
+                if f.accepted is None
+                else f"[dim]{f.severity} (accepted)[/]",
                 f.code,
-                escape(f.message),
+                escape(f.message) if f.accepted is None else f"[dim]{escape(f.message)}[/]",
                 escape(evidence_text(f.evidence, 2)),
             ]
             for f in report.findings
@@ -156,7 +167,7 @@ def print_report(report) -> None:
         console.print(frame_table(None, ["severity", "code", "finding", "evidence"], rows))
         fixes = {}
         for f in report.findings:
-            if f.severity != "info" and f.fix:
+            if f.severity != "info" and f.fix and f.accepted is None:
                 fixes.setdefault(f.code, f.fix)
         if fixes:
             console.print("[bold]How to fix[/]")

@@ -17,12 +17,14 @@ from groupwise.cli._common import err, escape, fmt, frame_table, handle_errors, 
 from groupwise.cli._config import (
     ConfigOption,
     DropOption,
+    GroupKindOption,
     GroupOption,
     IdOption,
     PosLabelOption,
     TargetOption,
     TaskOption,
     TimeOption,
+    accepted,
     dataclass_options,
     flags_of,
     load_options,
@@ -32,8 +34,8 @@ from groupwise.cli._config import (
 from groupwise.exceptions import ConfigError
 from groupwise.training._config import TrainConfig
 
-_ROLES = {"target": "target", "id_cols": "id", "group": "group", "time": "time", "task": "task",
-          "pos_label": "pos_label", "drop": "drop"}  # fmt: skip
+_ROLES = {"target": "target", "id_cols": "id", "group": "group", "group_kind": "group_kind",
+          "time": "time", "task": "task", "pos_label": "pos_label", "drop": "drop"}  # fmt: skip
 _LIST_FIELDS = ("models", "hierarchy")
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -73,7 +75,9 @@ def _train(table: Path, config: Path | None = None, **options: Any) -> None:
     for k in _LIST_FIELDS:
         given[k] = _split(given.get(k))
     allowed = [*_ROLES.values(), *flags_of(TrainConfig)]
-    opts = merged(given, load_options(config, "train", allowed), {"task": "auto"})
+    config_opts = load_options(config, "train", allowed)
+    opts = merged(given, config_opts, {"task": "auto"})
+    opts["accept"] = accepted(given.get("accept"), config_opts.get("accept"))
     spec = spec_from_options(opts)
     fields = {k: opts[k] for k in flags_of(TrainConfig) if k in opts}
     for k in _LIST_FIELDS:
@@ -107,7 +111,7 @@ def _signature() -> tuple[inspect.Signature, dict[str, Any]]:
         P(name, P.KEYWORD_ONLY, default=None, annotation=annotation)
         for name, annotation in (
             ("target", TargetOption), ("id_cols", IdOption), ("group", GroupOption),
-            ("time", TimeOption), ("task", TaskOption), ("pos_label", PosLabelOption),
+            ("group_kind", GroupKindOption), ("time", TimeOption), ("task", TaskOption), ("pos_label", PosLabelOption),
             ("drop", DropOption),
         )
     ]  # fmt: skip
@@ -209,12 +213,15 @@ class _Printer:
 
 
 def print_model_checks(findings) -> None:
-    serious = [f for f in findings if f["severity"] != "info"]
+    serious = [f for f in findings if f["severity"] != "info" and f.get("accepted") is None]
     if not serious:
         out().print("[green]Model checks: no warning or error.[/]")
         return
     out().print("[bold]Model checks[/]")
     for f in findings:
+        if f.get("accepted") is not None:
+            out().print(f"  [dim]{f['severity']} (accepted) {f['code']} {escape(f['message'])}[/]")
+            continue
         out().print(
             f"  [{_STYLE[f['severity']]}]{f['severity']}[/] {f['code']} {escape(f['message'])}"
         )

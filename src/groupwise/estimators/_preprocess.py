@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from groupwise._dates import infer_date_format, parse_dates
 from groupwise.estimators._base import ValidatedMixin
 
 __all__ = ["DatetimeToNumber", "ToCategorical"]
@@ -21,6 +22,10 @@ __all__ = ["DatetimeToNumber", "ToCategorical"]
 
 class DatetimeToNumber(ValidatedMixin, TransformerMixin, BaseEstimator):
     """Turn datetime (or date-like text) columns into days since 1970-01-01 (float).
+
+    Text columns are read with the date format found at fit (``formats_``), so text and
+    datetime columns holding the same dates give the same numbers; values that are not
+    dates become missing.
 
     Parameters
     ----------
@@ -36,6 +41,7 @@ class DatetimeToNumber(ValidatedMixin, TransformerMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         self.columns_ = [c for c in self.columns if c in X.columns]
+        self.formats_ = {c: infer_date_format(X[c]) for c in self.columns_}
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         return self
 
@@ -45,11 +51,7 @@ class DatetimeToNumber(ValidatedMixin, TransformerMixin, BaseEstimator):
             return X
         X = X.copy()
         for c in self.columns_:
-            t = (
-                pd.to_datetime(X[c], errors="coerce", format="mixed")
-                if not pd.api.types.is_datetime64_any_dtype(X[c])
-                else X[c]
-            )
+            t, _, _ = parse_dates(X[c], getattr(self, "formats_", {}).get(c))
             ns = t.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
             ns[t.isna().to_numpy()] = np.nan
             X[c] = ns / 86_400e9

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from groupwise._dates import parse_dates
 from groupwise.exceptions import DataError
 from groupwise.model_selection._splitters import ExpandingWindowSplit
 from groupwise.spec import ResolvedTable, TableSpec
@@ -101,19 +102,28 @@ def plan_kind(spec: TableSpec | ResolvedTable) -> str:
     return "grouped" if spec.group_col else "random"
 
 
+def format_time(value) -> str:
+    """A time stamp for people: the date alone at midnight, else to the second."""
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return f"{value:g}"
+    t = pd.Timestamp(value)
+    if t == t.normalize():
+        return t.strftime("%Y-%m-%d")
+    return t.isoformat(sep=" ", timespec="seconds")
+
+
 def time_values(table: ResolvedTable) -> np.ndarray:
     """The time of every row with a target; a clear error when some cannot be read."""
     col = table.time_col
     raw = table.frame[col]
-    t = (
-        raw
-        if pd.api.types.is_numeric_dtype(raw)
-        else pd.to_datetime(raw, errors="coerce", format="mixed")
-    )
+    t = raw if pd.api.types.is_numeric_dtype(raw) else parse_dates(raw)[0]
     if t.isna().any():
+        bad = raw[t.isna().to_numpy()]
+        shown = ", ".join(repr(v) for v in bad.dropna().astype(str).unique()[:3])
         raise DataError(
-            f"The time column {col!r} has {int(t.isna().sum())} missing or unparseable values; "
-            "time-ordered splits need a time for every row. Fix or drop those rows."
+            f"The time column {col!r} has {int(t.isna().sum())} missing or unreadable values"
+            f"{' (e.g. ' + shown + ')' if shown else ''}; time-ordered splits need a time for every "
+            "row. Fix or drop those rows."
         )
     return t.to_numpy()
 
@@ -147,7 +157,7 @@ class TimeHoldout:
         return Holdout(
             positions[~is_hold],
             positions[is_hold],
-            f"most recent {self.fraction:.0%} by {table.time_col!r} (from {cutoff})",
+            f"most recent {self.fraction:.0%} by {table.time_col!r} (from {format_time(cutoff)})",
             notes,
         )
 
@@ -345,8 +355,8 @@ def _describe(table: ResolvedTable, idx) -> dict[str, Any]:
     else:
         out["target_mean"] = float(part[table.target].mean()) if len(part) else None
     if table.time_col:
-        t = part[table.time_col]
-        out["time_range"] = [str(t.min()), str(t.max())] if len(part) else None
+        t = time_values(table)[np.asarray(idx)]
+        out["time_range"] = [format_time(t.min()), format_time(t.max())] if len(idx) else None
     return out
 
 

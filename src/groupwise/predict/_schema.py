@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from groupwise._dates import infer_date_format, parse_dates
 from groupwise.spec import ResolvedTable, TableSpec, column_kind
 
 __all__ = ["FeatureSchema", "InputSchema", "ValidationReport", "Violation"]
@@ -58,6 +59,8 @@ class FeatureSchema:
     max: float | None = None
     integer: bool = False
     missing_in_training: bool = False
+    #: How text in a datetime column is read (None: the column was a datetime dtype).
+    date_format: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -177,6 +180,8 @@ class InputSchema:
             elif kind == "categorical":
                 vals = s.dropna().astype(str).unique().tolist()
                 fs["categories"] = tuple(sorted(vals))
+            elif kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(s.dtype):
+                fs["date_format"] = infer_date_format(s)
             feats.append(FeatureSchema(**fs))
         ignored = tuple(c for c in (spec.group_col, spec.time_col, *spec.drop_cols) if c)
         return cls(tuple(feats), tuple(spec.id_cols), ignored, (spec.target,))
@@ -339,11 +344,8 @@ def _coerce(s: pd.Series, f: FeatureSchema) -> tuple[Any, np.ndarray]:
         bad = ~isna & mapped.isna().to_numpy()
         return mapped.astype("boolean").to_numpy(), bad
     if f.kind == "datetime":
-        if pd.api.types.is_datetime64_any_dtype(s.dtype):
-            return s.to_numpy(), np.zeros(n, dtype=bool)
-        isna = s.isna().to_numpy()
-        t = pd.to_datetime(s, errors="coerce", format="mixed")
-        return t.to_numpy(), ~isna & t.isna().to_numpy()
+        t, bad, _ = parse_dates(s, f.date_format)
+        return t.to_numpy(), bad
     # categorical: text, missing as None
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)

@@ -58,7 +58,15 @@ def summarize_run(run, *, embed_images: bool = True) -> dict[str, Any]:
             else rel
         )
         images.append({"name": name, "title": PLOT_TITLES.get(name, name), "src": src, "file": rel})
-    serious = [f for f in checks["findings"] if f["severity"] in ("error", "warning")]
+
+    def open_(findings):
+        return [
+            f for f in findings if f["severity"] in ("error", "warning") and not f.get("accepted")
+        ]
+
+    serious = open_(checks["findings"])
+    audit_findings = (audit or {}).get("findings", [])
+    accepted = [f for f in [*audit_findings, *checks["findings"]] if f.get("accepted")]
     choice = run.threshold_choice
     threshold = {**run.metrics.threshold_analysis(), **({} if choice is None else choice.to_dict())}
     return {
@@ -84,9 +92,8 @@ def summarize_run(run, *, embed_images: bool = True) -> dict[str, Any]:
         "serious_checks": serious,
         "gap_check": next((f for f in checks["findings"] if f["code"] == "MODEL002"), None),
         "audit": audit,
-        "audit_serious": [
-            f for f in (audit or {}).get("findings", []) if f["severity"] in ("error", "warning")
-        ],
+        "audit_serious": open_(audit_findings),
+        "accepted": accepted,
         "slices": _csv(layout.error_slices, 15),
         "importance": _csv(layout.feature_importance, 15),
         "images": images,

@@ -157,7 +157,7 @@ class Run:
         return read_json(path)["findings"] if path.exists() else []
 
     def exit_code(self, fail_on: str = "never") -> int:
-        """1 if a model check found something at or above ``fail_on``, else 0."""
+        """1 if a model check not accepted found something at or above ``fail_on``, else 0."""
         from groupwise._validation import check_choice
         from groupwise.audit._base import Finding
         from groupwise.audit._report import FAIL_ON
@@ -165,7 +165,7 @@ class Run:
         check_choice(fail_on, "fail_on", "Run.exit_code", FAIL_ON)
         if fail_on == "never":
             return 0
-        return int(any(Finding.from_dict(f).at_least(fail_on) for f in self.model_checks))
+        return int(any(Finding.from_dict(f).counts_for(fail_on) for f in self.model_checks))
 
     @functools.cached_property
     def audit(self) -> dict[str, Any] | None:

@@ -67,6 +67,10 @@ class TrainConfig:
     hierarchy : tuple of str, default=None
         Regression only: nested id columns (top key → leaf) that add the
         ``partial_pooling`` candidate.
+    accept : dict of {str: str}, default=None
+        Audit or MODEL findings you acknowledge, CODE:COLUMN (CODE:* for any column)
+        mapped to the reason; they are kept in the run, marked accepted, and no longer
+        count for fail_on.
     """
 
     metric: str | None = None
@@ -88,6 +92,7 @@ class TrainConfig:
     learning_curve: bool = True
     audit: bool = True
     hierarchy: tuple[str, ...] | None = None
+    accept: dict[str, str] | None = dataclasses.field(default=None, metadata={"cli": "repeat"})
 
     def __post_init__(self):
         o = _OWNER
@@ -130,6 +135,10 @@ class TrainConfig:
                 "hierarchy",
                 (self.hierarchy,) if isinstance(self.hierarchy, str) else tuple(self.hierarchy),
             )
+        if self.accept is not None:
+            from groupwise.audit import Acceptances
+
+            set_("accept", Acceptances(self.accept).to_dict() or None)
         for name in ("naive_cv", "learning_curve", "audit"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(

@@ -150,6 +150,10 @@ def prepare(
         )
     metric, reason = _primary_metric(config, table)
     recipes = _recipes(config, table, dict(candidates or {}))
+    if config.accept:
+        from groupwise.audit import CHECKS, check_acceptances
+
+        check_acceptances(config.accept, table, allowed=CHECKS)
     if table.n < 10:
         raise DataError(f"Only {table.n} rows with a target; training needs at least 10.")
     return Prepared(table, metric, reason, recipes, dataset_path)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from groupwise._version import __version__
-from groupwise.audit import MODEL_CHECKS, ModelContext, run_checks
+from groupwise.audit import MODEL_CHECKS, Acceptances, ModelContext, run_checks
 from groupwise.audit._base import CheckOutcome
 from groupwise.audit._report import AuditReport
 from groupwise.evaluation._bootstrap import MIN_BOOTSTRAP_GROUPS
@@ -51,15 +51,18 @@ def model_checks(
     point: OperatingPoint,
     holdout: HoldoutResult,
     gap: dict[str, Any] | None,
+    config: TrainConfig,
 ) -> CheckOutcome:
-    """The MODEL checks on what the earlier stages measured."""
+    """The MODEL checks on what the earlier stages measured (accepted ones marked)."""
     ctx = ModelContext(
         task=prep.task, metric=prep.metric, selected=selection.selected,
         cv=selection.cv_scores(prep.metric), folds=selection.fold_table(), holdout=holdout.metrics,
         improvement_over_dummy=holdout.improvement, naive_vs_grouped=gap,
         importance=holdout.importance, calibration=point.calibration, holdout_groups=holdout.groups,
     )  # fmt: skip
-    return run_checks([c() for c in MODEL_CHECKS], ctx)
+    outcome = run_checks([c() for c in MODEL_CHECKS], ctx)
+    findings = tuple(Acceptances(config.accept).apply(outcome.findings))
+    return dataclasses.replace(outcome, findings=findings)
 
 
 def finalize(prep: Prepared, selection: Selection, *, threads: int, progress):
@@ -216,7 +219,11 @@ def _meta(o: Outcome, config: TrainConfig, run_id: str, started, timings, total)
         },
         audit_summary=None if o.audit is None else o.audit.counts(),
         model_checks_summary={
-            s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")
+            **{
+                s: sum(f.severity == s and f.accepted is None for f in findings)
+                for s in ("error", "warning", "info")
+            },
+            "accepted": sum(f.accepted is not None for f in findings),
         },
         failed_candidates=dict(sel.failed),
         timings={k: round(v, 3) for k, v in timings.items()},

@@ -108,7 +108,7 @@ def train(
     holdout = timed("holdout", evaluate_holdout, prep, plan, comparison, selection, point, config, emit=emit, **run)  # fmt: skip
     gap = timed("naive_vs_grouped", naive_vs_grouped, prep, plan, selection, point, config, **run)
     curve = timed("learning_curve", learning_curve, prep, plan, selection, point, config, **run)
-    checks = timed("model_checks", model_checks, prep, selection, point, holdout, gap)
+    checks = timed("model_checks", model_checks, prep, selection, point, holdout, gap, config)
     final = timed("finalize", finalize, prep, selection, threads=run["executor"].threads, progress=progress)  # fmt: skip
     outcome = Outcome(prep, report, plan, selection, point, holdout, gap, curve, checks, final)
     return _write(outcome, config, started, timings, time.perf_counter() - t0, progress)
@@ -122,8 +122,9 @@ def audit_table(prep: Prepared, config: TrainConfig, *, progress, emit):
 
     table = prep.table
     report = audit(
-        table.source, table, folds=config.folds, random_state=config.seed, progress=progress
-    )
+        table.source, table, folds=config.folds, random_state=config.seed,
+        accept=config.accept, progress=progress,
+    )  # fmt: skip
     emit("audit", report)
     if report.exit_code(config.fail_on):
         raise AuditFailed(
