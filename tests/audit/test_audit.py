@@ -107,19 +107,17 @@ def test_same_seed_same_report():
     assert a.findings == b.findings
 
 
-def test_a_crashing_check_is_reported_not_raised():
+def test_a_crashing_check_is_an_error_finding_and_the_others_still_run(make):
     from groupwise.audit import Check
 
     class Broken(Check):
-        code = "TEST999"
-        title = "broken"
+        code = "DATA999"
+        title = "Broken"
 
         def run(self, ctx):
             raise RuntimeError("boom")
 
-    X, y, _ = generate_dataset(n_samples=100, random_state=0)
-    report = audit(X.assign(y=y), TableSpec(target="y"), checks=[Broken(), "DATA001"])
-    assert (
-        report.not_applicable[0]["code"] == "TEST999"
-        and "boom" in report.not_applicable[0]["reason"]
-    )
+    report = audit(make(), TableSpec(target="y"), checks=[Broken(), "DATA001"])
+    crashed = report.by_code("DATA999")
+    assert [f.severity for f in crashed] == ["error"] and "could not run" in crashed[0].message
+    assert "DATA001" in report.passed and report.exit_code("error") == 1

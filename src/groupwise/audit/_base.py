@@ -152,8 +152,9 @@ class CheckOutcome:
 def run_checks(checks: Sequence[Check], ctx, *, progress=None) -> CheckOutcome:
     """Run ``checks`` against ``ctx``; each check lands in findings, passed or not applicable.
 
-    A check that crashes is reported as not applicable with the error, so one broken
-    check never hides the others; the exception is logged with its traceback.
+    A check that crashes becomes an error finding of its own ("check could not run"), so
+    one broken check never hides the others and the exit code reflects it; the exception
+    is logged with its traceback (shown with ``-v``).
     """
     findings: list[Finding] = []
     passed: list[str] = []
@@ -167,11 +168,17 @@ def run_checks(checks: Sequence[Check], ctx, *, progress=None) -> CheckOutcome:
             not_applicable.append({"code": check.code, "reason": str(exc)})
             result = None
         except Exception as exc:  # one broken check must not hide the others
-            logger.exception("check %s failed", check.code)
-            not_applicable.append(
-                {"code": check.code, "reason": f"the check failed: {type(exc).__name__}: {exc}"}
-            )
-            result = None
+            logger.debug("check %s failed", check.code, exc_info=True)
+            result = [
+                check.finding(
+                    "error",
+                    f"The check could not run: {type(exc).__name__}: {exc}",
+                    evidence={"exception": type(exc).__name__},
+                    fix="This is a bug in groupwise or an input it does not handle; the other checks "
+                    "ran. Run with -v for the traceback and report it, or skip the check with --ignore "
+                    f"{check.code}.",
+                )
+            ]
         timings[check.code] = time.perf_counter() - start
         if result is not None:
             if result:

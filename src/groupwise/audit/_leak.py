@@ -544,7 +544,7 @@ class MultiFeatureReconstruction(Check):
 
         def greedy(score, steps):
             chosen, best = [], -np.inf
-            for _ in range(steps):
+            for _ in range(min(steps, len(blocks))):
                 trials = {
                     c: np.nan_to_num(score([*chosen, c]), nan=-np.inf)
                     for c in blocks
