@@ -117,7 +117,17 @@ def main() -> None:
     ]
     h.report(
         "bench_realdata",
-        ["table", "rows×cols", "roles", "errors", "warnings", "findings", "known", "found", "audit s"],
+        [
+            "table",
+            "rows×cols",
+            "roles",
+            "errors",
+            "warnings",
+            "findings",
+            "known",
+            "found",
+            "audit s",
+        ],
         table,
         notes,
         record=not args.no_record,

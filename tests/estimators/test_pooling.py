@@ -9,7 +9,7 @@ from sklearn.pipeline import Pipeline
 
 from groupwise.datasets import make_nested_regression
 from groupwise.estimators import GroupedRidge, PartialPoolingRegressor
-from groupwise.estimators._pooling import V0, _stats, _Tree, gaussian_pass
+from groupwise.estimators._eb_tree import Tree, gaussian_pass, leaf_stats
 from groupwise.exceptions import DataError, GroupwiseWarning
 
 HIER = ["compound", "cluster", "species"]
@@ -33,56 +33,95 @@ def fitted(nested):
 
 
 # ---------------------------------------------------------------- exactness
-def test_posterior_and_likelihood_equal_a_dense_gaussian_computation():
-    """With the variances fixed, the tree pass is exact: compare with the joint Gaussian."""
-    rng = np.random.default_rng(0)
+def _dense_case(seed=0, r=1):
+    """A small tree (2 top keys → 3 → 6 leaves) with top-key descriptors, fixed variances."""
+    rng = np.random.default_rng(seed)
     par1, par2 = np.array([0, 0, 1]), np.array([0, 0, 1, 1, 2, 2])
-    groups = np.array([0, 1, 0, 1, 0, 1])
-    tree = _Tree([2, 3, 6], [None, par1, par2], groups, 2)
-    q, n = 2, 25
+    W = rng.normal(size=(r, 2))
+    tree = Tree((2, 3, 6), (None, par1, par2), W)
+    n = 25
     leaf = np.r_[np.arange(6), rng.integers(0, 6, n - 6)]
     Z = np.column_stack([np.ones(n), rng.normal(size=n)])
     y = rng.normal(size=n)
-    s2 = 0.3
-    D = [np.empty(0), np.array([0.5, 0.2]), np.array([[0.4, 0.1], [0.9, 0.3]])]
-    post = gaussian_pass(tree, _stats(Z, y, leaf, 6), s2, D)
+    groups = np.array([0, 1, 0, 1, 0, 1])
+    D0 = np.array([0.7, 0.3])
+    D1 = np.array([0.5, 0.2])
+    D2 = np.array([[0.4, 0.1], [0.9, 0.3]])[groups].T  # per-leaf (scale groups)
+    D = [np.repeat(D0[:, None], 2, 1), np.repeat(D1[:, None], 3, 1), D2]
+    return tree, leaf, Z, y, D, 0.3, 0.6  # s2, s2_gamma
 
-    nodes = [(0, i) for i in range(2)] + [(1, i) for i in range(3)] + [(2, i) for i in range(6)]
 
-    def path(d, i):
+def _dense(tree, leaf, Z, y, D, s2, s2g, *, v0=0.0):
+    """Joint Gaussian of every node and the root: prior covariance, design, data covariance."""
+    q = Z.shape[1]
+    nodes = [(d, i) for d in range(3) for i in range(tree.sizes[d])]
+    pars = [None, tree.parent[1], tree.parent[2]]
+
+    def chain(d, i):
         out = [(d, i)]
         while d > 0:
-            i = par1[i] if d == 1 else par2[i]
+            i = pars[d][i]
             d -= 1
             out.append((d, i))
-        return set(out)
+        return out
 
-    def segment(d, i):  # prior variance added on the edge into node (d, i)
-        return (
-            np.diag([V0, V0]) if d == 0 else np.diag(D[1]) if d == 1 else np.diag(D[2][groups[i]])
-        )
-
+    # θ_node = Σ_{segments on its path} δ + A_top ρ, ρ = [β, γ]
     N = len(nodes)
-    prior = np.zeros((N * q, N * q))
+    r = tree.r
+    segs = np.zeros((N * q, N * q))  # covariance of the summed segments
     for a, na in enumerate(nodes):
         for b, nb in enumerate(nodes):
-            prior[a * q : (a + 1) * q, b * q : (b + 1) * q] = sum(
-                (segment(*s) for s in path(*na) & path(*nb)), np.zeros((q, q))
-            )
-    H = np.zeros((n, N * q))
-    for r in range(n):
-        k = nodes.index((2, leaf[r]))
-        H[r, k * q : (k + 1) * q] = Z[r]
-    K = H @ prior @ H.T + s2 * np.eye(n)
+            shared = set(chain(*na)) & set(chain(*nb))
+            block = sum((np.diag(D[d][:, i]) for d, i in shared), np.zeros((q, q)))
+            segs[a * q : (a + 1) * q, b * q : (b + 1) * q] = block
+    A = np.zeros((N * q, q + r))
+    for a, (d, i) in enumerate(nodes):
+        top = chain(d, i)[-1][1]
+        A[a * q : (a + 1) * q, :q] = np.eye(q)
+        A[a * q, q:] = tree.W[:, top]
+    rho = np.diag(np.r_[np.full(q, v0), np.full(r, s2g)])
+    prior = segs + A @ rho @ A.T
+    H = np.zeros((len(y), N * q))
+    for row in range(len(y)):
+        k = nodes.index((2, leaf[row]))
+        H[row, k * q : (k + 1) * q] = Z[row]
+    return nodes, prior, H, A
+
+
+def test_posterior_and_likelihood_equal_a_dense_gaussian_computation():
+    """With the variances fixed, the tree pass is exact (REML: β integrated)."""
+    tree, leaf, Z, y, D, s2, s2g = _dense_case()
+    v0 = 1e4  # a proper prior on β keeps the dense computation well conditioned
+    post = gaussian_pass(tree, leaf_stats(Z, y, leaf, 6), s2, D, s2g, method="reml", v0=v0)
+    nodes, prior, H, _ = _dense(tree, leaf, Z, y, D, s2, s2g, v0=v0)
+    K = H @ prior @ H.T + s2 * np.eye(len(y))
     mean = prior @ H.T @ np.linalg.solve(K, y)
     cov = prior - prior @ H.T @ np.linalg.solve(K, H @ prior)
+    q = Z.shape[1]
     got = np.concatenate([post.m[d][:, i] for d, i in nodes])
     np.testing.assert_allclose(got, mean, rtol=0, atol=1e-8)
     for a, (d, i) in enumerate(nodes):
         np.testing.assert_allclose(
             post.C[d][:, :, i], cov[a * q : (a + 1) * q, a * q : (a + 1) * q], atol=1e-8
         )
-    assert post.loglik == pytest.approx(multivariate_normal(np.zeros(n), K).logpdf(y), abs=1e-8)
+    # REML's constant on top of the integrated likelihood (β ~ N(0, V0) → flat)
+    beta = post.root_mean[:q]
+    integrated = post.loglik - 0.5 * q * np.log(2 * np.pi * v0) - 0.5 * beta @ beta / v0
+    assert integrated == pytest.approx(multivariate_normal(np.zeros(len(y)), K).logpdf(y), abs=1e-8)
+
+
+def test_ml_likelihood_is_the_profile_likelihood_at_the_gls_estimate():
+    tree, leaf, Z, y, D, s2, s2g = _dense_case(seed=3)
+    post = gaussian_pass(tree, leaf_stats(Z, y, leaf, 6), s2, D, s2g, method="ml")
+    _, prior, H, A = _dense(tree, leaf, Z, y, D, s2, s2g)  # β left out: profiled
+    q = Z.shape[1]
+    V = H @ prior @ H.T + s2 * np.eye(len(y))
+    X = H @ A[:, :q]  # the fixed-effects design: every row's z
+    Vi = np.linalg.inv(V)
+    beta = np.linalg.solve(X.T @ Vi @ X, X.T @ Vi @ y)
+    assert post.root_mean[:q] == pytest.approx(beta, abs=1e-6)
+    expected = multivariate_normal(X @ beta, V).logpdf(y)
+    assert post.loglik == pytest.approx(expected, abs=1e-6)
 
 
 # ---------------------------------------------------------------- recovery

@@ -74,6 +74,8 @@ def make_nested_regression(
     pair_fraction: float = 0.4,
     mean_rows: float = 4.0,
     covariate_shift: tuple[float, float] = (0.5, 0.3),
+    n_descriptors: int = 0,
+    descriptor_r2: float = 0.8,
     random_state: int | None = None,
 ) -> tuple[pd.DataFrame, NestedTruth]:
     """A table of retention-time-like measurements per (species, compound) pair.
@@ -90,6 +92,11 @@ def make_nested_regression(
     ``covariate_shift``), a random ``pair_fraction`` of the pairs observed, and
     heavy-tailed rows per pair (1 + lognormal, mean about ``mean_rows``): many pairs
     have one or two rows.
+
+    With ``n_descriptors > 0`` each compound also gets descriptors ``d1..dr`` (columns,
+    constant within a compound, drawn from their own random stream) that explain a
+    share ``descriptor_r2`` of the compound intercepts' variance: the setting in which a
+    compound unseen in training can be predicted from its chemistry.
 
     Returns
     -------
@@ -123,6 +130,15 @@ def make_nested_regression(
     rng.shuffle(cluster_of)
     tau = np.exp(rng.uniform(np.log(lo), np.log(hi), K))
     theta_c = rng.normal(0, 1, (C, q)) * np.r_[compound_sd[0], np.full(p, compound_sd[1])]
+    descriptors = None
+    if n_descriptors:
+        check_number(n_descriptors, "n_descriptors", owner, low=0, integer=True)
+        check_number(descriptor_r2, "descriptor_r2", owner, low=0, high=1)
+        drng = np.random.default_rng([0 if random_state is None else random_state, 7919])
+        descriptors = drng.normal(size=(C, n_descriptors))
+        signal = descriptors @ drng.normal(size=n_descriptors)
+        signal = (signal - signal.mean()) / (signal.std() or 1.0) * compound_sd[0]
+        theta_c[:, 0] = np.sqrt(descriptor_r2) * signal + np.sqrt(1 - descriptor_r2) * theta_c[:, 0]
     head = (
         theta_c[None, :, :]
         + rng.normal(0, 1, (K, C, q)) * np.r_[head_sd[0], np.full(p, head_sd[1])]
@@ -154,6 +170,13 @@ def make_nested_regression(
             "cluster": np.asarray(cl_names, dtype=object)[cluster_of[s_row[order]]],
             "species": np.asarray(sp_names, dtype=object)[s_row[order]],
             **{f"x{j + 1}": x[order, j] for j in range(p)},
+            **(
+                {}
+                if descriptors is None
+                else {
+                    f"d{j + 1}": descriptors[c_row[order], j] for j in range(descriptors.shape[1])
+                }
+            ),
             "y": y[order],
         }
     )
@@ -178,7 +201,8 @@ def make_nested_regression(
         config=dict(
             n_clusters=K, n_species=S, n_compounds=C, n_covariates=p, sigma=sigma, scale_range=list(scale_range),
             species_slope_sd=species_slope_sd, head_sd=list(head_sd), compound_sd=list(compound_sd),
-            pair_fraction=pair_fraction, mean_rows=mean_rows, covariate_shift=list(covariate_shift), random_state=random_state,
+            pair_fraction=pair_fraction, mean_rows=mean_rows, covariate_shift=list(covariate_shift),
+            n_descriptors=n_descriptors, descriptor_r2=descriptor_r2, random_state=random_state,
         ),
     )  # fmt: skip
     return df, truth

@@ -1,29 +1,23 @@
 """Nested partial pooling (empirical Bayes) and grouped ridge, from sufficient statistics.
 
-Model (``../shared/notes/partial_pooling.md``; lme4 notation ``(1 + x | top/mid/leaf)``
-with per-level diagonal covariances)::
+Model (lme4 notation ``y ~ x + (1 + x || top/mid/leaf)``, diagonal covariances per level)::
 
-    y_i     = z_i' θ_leaf(i) + e_i,      e_i ~ N(0, σ²),   z_i = [1, standardised x_i]
-    θ_node  ~ N(θ_parent, D_level)       (D at the leaf: one per ``scale_by`` level)
-    θ_top   ~ N(0, v0 I),  v0 = 1e4      (effectively flat, on the standardised scale)
+    y_i      = z_i' θ_leaf(i) + e_i,      e_i ~ N(0, σ²),   z_i = [1, standardised x_i]
+    θ_node   ~ N(θ_parent, D_level)       (the leaf: one intercept variance per ``scale_by``
+                                           level, slope variances per ``slopes_by`` level)
+    θ_top(c) ~ N(β + e₀ w_c'γ, D_top)     (population coefficients β; descriptors w_c)
 
 The fit reduces the rows to per-leaf sufficient statistics (n, Z'Z, Z'y, y'y) in one
-pass. Given the variances, an upward pass in information form and a downward pass give
-the exact Gaussian posterior of every node; the marginal log-likelihood comes out of the
-same pass. The variances maximise that likelihood (type-II ML). EM's closed-form M-step
-gives its gradient for free (Fisher's identity), and L-BFGS on the log variances uses it:
-plain EM, and SQUAREM-accelerated EM, crawled for hundreds of steps towards small
-variances here. Memory is O(nodes · q²), whatever the number of rows.
+pass; the exact empirical-Bayes machinery is in ``_eb_tree``. Memory is O(nodes · q²),
+whatever the number of rows.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import numbers
 import warnings
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +26,17 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from groupwise.estimators._base import InvalidParameter, ValidatedMixin
+from groupwise.estimators._eb_tree import (
+    VAR_MIN,
+    Layout,
+    Stats,
+    Tree,
+    batched_inverse,
+    leaf_stats,
+    matvec,
+    sum_by,
+)
+from groupwise.estimators._eb_tree import fit as eb_fit
 from groupwise.exceptions import (
     ColumnNotFoundError,
     DataError,
@@ -41,319 +46,7 @@ from groupwise.exceptions import (
 
 __all__ = ["GroupedRidge", "PartialPoolingRegressor"]
 
-V0 = 1e4
 _RESERVED = (1 << 31) - 1  # group id of top-level keys: keeps (group << 32) + key in int64
-
-
-# --------------------------------------------------------------------------- linear algebra
-def batched_inverse(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse and log-determinant of a stack of SPD matrices ``M`` of shape (q, q, N).
-
-    Cholesky with the batch axis last: q² vector operations of length N instead of N
-    small LAPACK calls.
-    """
-    q = M.shape[0]
-    L = np.zeros_like(M)
-    for j in range(q):
-        s = M[j, j] - (L[j, :j] ** 2).sum(axis=0)
-        d = np.sqrt(
-            np.maximum(s, 1e-12 * np.abs(M[j, j]) + 1e-300)
-        )  # relative floor against round-off
-        L[j, j] = d
-        for i in range(j + 1, q):
-            L[i, j] = (M[i, j] - (L[i, :j] * L[j, :j]).sum(axis=0)) / d
-    Li = np.zeros_like(M)
-    for i in range(q):
-        Li[i, i] = 1.0 / L[i, i]
-        for j in range(i):
-            Li[i, j] = -(L[i, j:i] * Li[j:i, j]).sum(axis=0) / L[i, i]
-    inv = _bmm(Li.transpose(1, 0, 2), Li, symmetric=True)
-    logdet = 2.0 * np.log(np.diagonal(L, axis1=0, axis2=1)).sum(axis=-1)
-    return inv, logdet
-
-
-def _matvec(M, v):
-    return (M * v[None, :, :]).sum(axis=1)
-
-
-def _bmm(A: np.ndarray, B: np.ndarray, *, symmetric: bool = False) -> np.ndarray:
-    """Batch-last matrix product: out[:, :, n] = A[:, :, n] @ B[:, :, n].
-
-    Explicit loops over the tiny matrix dimensions with vector operations along the
-    batch axis (about 2× faster than einsum or broadcasting here). ``symmetric=True``
-    computes the upper triangle only and mirrors it.
-    """
-    rows, inner, cols = A.shape[0], A.shape[1], B.shape[1]
-    out = np.empty((rows, cols, A.shape[2]))
-    for i in range(rows):
-        for j in range(i if symmetric else 0, cols):
-            s = A[i, 0] * B[0, j]
-            for k in range(1, inner):
-                s += A[i, k] * B[k, j]
-            out[i, j] = s
-            if symmetric and j != i:
-                out[j, i] = s
-    return out
-
-
-def _sum_by(values: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
-    """Sum the last axis of ``values`` into ``size`` bins given by ``index``."""
-    flat = values.reshape(-1, values.shape[-1])
-    out = np.empty((flat.shape[0], size))
-    for r in range(flat.shape[0]):
-        out[r] = np.bincount(index, weights=flat[r], minlength=size)
-    return out.reshape(*values.shape[:-1], size)
-
-
-# --------------------------------------------------------------------------- the tree
-@dataclasses.dataclass
-class _Tree:
-    """Nodes per depth: ``parent[d][n]`` is the node at depth d-1 above node n at depth d."""
-
-    sizes: list[int]
-    parent: list[np.ndarray | None]
-    leaf_group: np.ndarray  # scale group of each leaf
-    n_groups: int
-
-
-@dataclasses.dataclass
-class _Stats:
-    n: np.ndarray  # (G,)
-    S: np.ndarray  # (q, q, G)
-    u: np.ndarray  # (q, G)
-    yy: np.ndarray  # (G,)
-
-    @property
-    def total(self) -> float:
-        return float(self.n.sum())
-
-
-def _stats(Z: np.ndarray, y: np.ndarray, leaf: np.ndarray, G: int) -> _Stats:
-    q = Z.shape[1]
-    S = np.empty((q, q, G))
-    for a in range(q):
-        for b in range(a, q):
-            S[a, b] = S[b, a] = np.bincount(leaf, weights=Z[:, a] * Z[:, b], minlength=G)
-    u = np.stack([np.bincount(leaf, weights=Z[:, a] * y, minlength=G) for a in range(q)])
-    return _Stats(
-        np.bincount(leaf, minlength=G).astype(float),
-        S,
-        u,
-        np.bincount(leaf, weights=y * y, minlength=G),
-    )
-
-
-@dataclasses.dataclass
-class _Posterior:
-    m: list[np.ndarray]  # per depth (q, N_d)
-    C: list[np.ndarray]  # per depth (q, q, N_d)
-    var_diff: list[np.ndarray | None]  # per depth ≥ 1: diagonal of Cov(θ_n − θ_parent), (q, N_d)
-    loglik: float
-
-
-def gaussian_pass(
-    tree: _Tree, st: _Stats, s2: float, D: list[np.ndarray], v0: float = V0
-) -> _Posterior:
-    """Exact posterior of every node and the marginal log-likelihood, given the variances.
-
-    ``D[d]`` is the diagonal prior variance of depth ``d >= 1`` as an array of shape
-    (q,), except the leaf depth whose ``D[-1]`` has shape (n_groups, q).
-    """
-    L = len(tree.sizes)
-    q = st.u.shape[0]
-    eye = np.eye(q)[:, :, None]
-    Pinv: list[np.ndarray | None] = [None] * L
-    r: list[np.ndarray | None] = [None] * L
-    Dinv_at: list[np.ndarray | None] = [None] * L
-    ll = float(-0.5 * st.total * math.log(2 * math.pi * s2) - st.yy.sum() / (2 * s2))
-    # upward: leaves first
-    b = st.u / s2
-    Jsum = hsum = None
-    for d in range(L - 1, -1, -1):
-        N = tree.sizes[d]
-        data_P = st.S / s2 if d == L - 1 else Jsum
-        data_b = b if d == L - 1 else hsum
-        if d == 0:
-            P = data_P + eye / v0
-            inv, logdet = batched_inverse(P)
-            m0 = _matvec(inv, data_b)
-            ll += float(
-                -0.5 * q * math.log(v0) * N - 0.5 * logdet.sum() + 0.5 * (data_b * m0).sum()
-            )
-            Pinv[0], r[0] = inv, m0
-            break
-        Dd = (
-            D[d][tree.leaf_group].T if d == L - 1 else np.repeat(D[d][:, None], N, axis=1)
-        )  # (q, N)
-        Dinv = 1.0 / Dd
-        P = data_P + eye * Dinv[None, :, :]
-        inv, logdet = batched_inverse(P)
-        rd = _matvec(inv, data_b)
-        ll += float(-0.5 * np.log(Dd).sum() - 0.5 * logdet.sum() + 0.5 * (data_b * rd).sum())
-        J = eye * Dinv[None] - Dinv[:, None, :] * inv * Dinv[None, :, :]
-        h = Dinv * rd
-        par = tree.parent[d]
-        Jsum = _sum_by(J, par, tree.sizes[d - 1])
-        hsum = _sum_by(h, par, tree.sizes[d - 1])
-        Pinv[d], r[d], Dinv_at[d] = inv, rd, Dinv
-    # downward
-    m = [r[0]] + [None] * (L - 1)
-    C = [Pinv[0]] + [None] * (L - 1)
-    var_diff: list[np.ndarray | None] = [None] * L
-    for d in range(1, L):
-        par = tree.parent[d]
-        Ad = Pinv[d] * Dinv_at[d][None, :, :]  # A[i, j] = Pinv[i, j] · Dinv[j]
-        mp, Cp = m[d - 1][:, par], C[d - 1][:, :, par]
-        m[d] = _matvec(Ad, mp) + r[d]
-        T = _bmm(Ad, Cp)
-        C[d] = Pinv[d] + _bmm(T, Ad.transpose(1, 0, 2), symmetric=True)
-        # Cov(θ_n − θ_p) = P⁻¹ + (A − I) C_p (A − I)' = C_n − A C_p − C_p A' + C_p; its diagonal:
-        dg = lambda M: np.diagonal(M, axis1=0, axis2=1).T  # noqa: E731
-        var_diff[d] = dg(C[d]) - 2 * dg(T) + dg(Cp)
-    return _Posterior(m, C, var_diff, ll)
-
-
-def _m_step(
-    tree: _Tree, st: _Stats, post: _Posterior, D: list[np.ndarray]
-) -> tuple[float, list[np.ndarray]]:
-    """Closed-form EM updates of σ² and the per-level diagonal variances."""
-    L = len(tree.sizes)
-    mg, Cg = post.m[-1], post.C[-1]
-    Sm = _matvec(st.S, mg)
-    resid = (
-        st.yy - 2 * (mg * st.u).sum(0) + (mg * Sm).sum(0) + (st.S * Cg).sum(axis=(0, 1))
-    )  # S symmetric
-    s2 = max(float(resid.sum() / st.total), 1e-12)
-    new_D: list[np.ndarray] = [np.empty(0)] + [np.empty(0)] * (L - 1)
-    for d in range(1, L):
-        par = tree.parent[d]
-        diff = post.m[d] - post.m[d - 1][:, par]
-        E = diff**2 + post.var_diff[d]  # (q, N_d): diagonal of E[(θ_n − θ_parent)(θ_n − θ_parent)']
-        if d == L - 1:
-            counts = np.bincount(tree.leaf_group, minlength=tree.n_groups)
-            sums = _sum_by(E, tree.leaf_group, tree.n_groups)  # (q, K)
-            Dk = (sums / np.maximum(counts, 1)).T
-            Dk[counts == 0] = D[d][counts == 0]
-            Dk[:, 1:] = E[1:].mean(axis=1)  # slope variances are shared by all scale groups
-            new_D[d] = np.maximum(Dk, 1e-10)
-        else:
-            new_D[d] = np.maximum(E.mean(axis=1), 1e-10)
-    return s2, new_D
-
-
-def _pack(s2, D) -> np.ndarray:
-    """Log parameters: σ², internal levels' diagonals, then the leaf level's intercept
-    variance per scale group followed by its slope variances (shared by all groups)."""
-    parts = [[s2]]
-    for x in D[1:]:
-        parts.append(np.r_[x[:, 0], x[0, 1:]] if x.ndim == 2 else x)
-    return np.log(np.concatenate(parts))
-
-
-def _unpack(theta: np.ndarray, D_like: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
-    s2 = float(np.exp(theta[0]))
-    out = [np.empty(0)]
-    pos = 1
-    for x in D_like[1:]:
-        if x.ndim == 2:
-            K, q = x.shape
-            v = np.exp(theta[pos : pos + K + q - 1])
-            out.append(np.column_stack([v[:K], np.broadcast_to(v[K:], (K, q - 1))]))
-            pos += K + q - 1
-        else:
-            out.append(np.exp(theta[pos : pos + x.size]))
-            pos += x.size
-    return s2, out
-
-
-def _level_counts(tree: _Tree) -> list[np.ndarray]:
-    """Nodes behind each variance parameter: per level, and per scale group at the leaf."""
-    L = len(tree.sizes)
-    out: list[np.ndarray] = [np.empty(0)]
-    for d in range(1, L):
-        if d == L - 1:
-            out.append(np.bincount(tree.leaf_group, minlength=tree.n_groups).astype(float))
-        else:
-            out.append(np.array([float(tree.sizes[d])]))
-    return out
-
-
-def fit_em(
-    tree: _Tree,
-    st: _Stats,
-    s2: float,
-    D: list[np.ndarray],
-    *,
-    max_iter: int,
-    tol: float,
-):
-    """Maximise the marginal likelihood over log σ² and the log variances.
-
-    Each evaluation is one Gaussian pass. The gradient is exact and free: by Fisher's
-    identity it equals the gradient of the EM objective at the current point, so
-    d loglik / d log D = ½ N (D_EM / D − 1) and d loglik / d log σ² = ½ n (σ²_EM / σ² − 1),
-    where D_EM, σ²_EM are the EM (M-step) updates. L-BFGS on these gradients avoids the
-    slow crawl of plain EM towards small variances. Converged when no standard
-    deviation moves by more than ``tol`` · σ between iterations.
-
-    Returns (s2, D, posterior, n_estep, converged).
-    """
-    from scipy.optimize import minimize
-
-    counts = _level_counts(tree)
-    n_estep = 0
-    last: dict[str, Any] = {}
-
-    def objective(theta):
-        nonlocal n_estep
-        s2_, D_ = _unpack(theta, D)
-        with np.errstate(all="ignore"):
-            post = gaussian_pass(tree, st, s2_, D_)
-            n_estep += 1
-            if not np.isfinite(
-                post.loglik
-            ):  # a line-search probe too far out: tell L-BFGS to back off
-                return np.inf, np.zeros_like(theta)
-            s2_em, D_em = _m_step(tree, st, post, D_)
-        grad = [0.5 * st.total * (s2_em / s2_ - 1.0)]
-        for d in range(1, len(D_)):
-            if D_[d].ndim == 1:
-                grad.append(0.5 * counts[d] * (D_em[d] / D_[d] - 1.0))
-            else:  # intercepts per scale group, then the shared slopes (all leaves)
-                grad.append(0.5 * counts[d] * (D_em[d][:, 0] / D_[d][:, 0] - 1.0))
-                grad.append(0.5 * counts[d].sum() * (D_em[d][0, 1:] / D_[d][0, 1:] - 1.0))
-        last["post"], last["theta"] = post, theta
-        return -post.loglik, -np.concatenate([np.ravel(g) for g in grad])
-
-    state = {"prev": _pack(s2, D), "converged": False}
-
-    def callback(intermediate_result):
-        theta = intermediate_result.x
-        prev = state["prev"]
-        change = float(
-            np.max(np.abs(np.exp(0.5 * theta) - np.exp(0.5 * prev))) / math.exp(0.5 * theta[0])
-        )
-        state["prev"] = theta.copy()
-        if change < tol:
-            state["converged"] = True
-            raise StopIteration
-
-    theta0 = _pack(s2, D)
-    # on the standardised target (variance 1): σ² and prior variances in [1e-10, 1e3]
-    bounds = [(math.log(1e-10), math.log(1e3))] * len(theta0)
-    result = minimize(
-        objective, theta0, jac=True, method="L-BFGS-B", bounds=bounds, callback=callback,
-        options={"maxfun": max_iter, "maxiter": max_iter, "ftol": 0.0, "gtol": 1e-10},
-    )  # fmt: skip
-    theta = result.x
-    converged = state["converged"]
-    s2, D = _unpack(theta, D)
-    if last.get("theta") is not None and np.array_equal(last["theta"], theta):
-        post = last["post"]
-    else:
-        post = gaussian_pass(tree, st, s2, D)
-        n_estep += 1
-    return s2, D, post, n_estep, converged
 
 
 # --------------------------------------------------------------------------- shared input handling
@@ -376,6 +69,7 @@ def _check_columns(X: pd.DataFrame, cols: Sequence[str], role: str, owner: str) 
 
 
 def _default_covariates(X: pd.DataFrame, exclude: Sequence[str]) -> list[str]:
+    """Numeric, non-boolean columns not in ``exclude``."""
     return [
         c
         for c in X.columns
@@ -480,7 +174,7 @@ def _design(
     return np.column_stack([np.ones(len(X)), z])
 
 
-def _fit_inputs(est, X, y, id_cols: Sequence[str], role: str):
+def _fit_inputs(est, X, y, id_cols: Sequence[str], role: str, exclude: Sequence[str] = ()):
     """Validate ``X`` and ``y``, drop rows with missing ids and standardise the covariates.
 
     Sets ``covariates_``, ``x_mean_``, ``x_sd_``, ``feature_names_in_`` and
@@ -489,7 +183,11 @@ def _fit_inputs(est, X, y, id_cols: Sequence[str], role: str):
     owner = type(est).__name__
     X = _as_frame(X, owner)
     _check_columns(X, id_cols, role, owner)
-    covariates = _default_covariates(X, id_cols) if est.covariates is None else list(est.covariates)
+    covariates = (
+        _default_covariates(X, [*id_cols, *exclude])
+        if est.covariates is None
+        else list(est.covariates)
+    )
     _check_columns(X, covariates, "covariate", owner)
     y = np.asarray(y, dtype=np.float64)
     if len(y) != len(X):
@@ -520,9 +218,12 @@ class PartialPoolingRegressor(ValidatedMixin, RegressorMixin, BaseEstimator):
     """Nested hierarchical ridge fitted by exact empirical Bayes.
 
     Every node of the hierarchy has a coefficient vector (intercept and one slope per
-    covariate) drawn around its parent's with a diagonal covariance per level; the leaf
-    level can have one covariance per ``scale_by`` level (cluster-specific shrinkage).
-    Small groups borrow strength from their parents; large groups keep their own fit.
+    covariate) drawn around its parent's with a diagonal covariance per level; the top
+    keys are drawn around the population coefficients (fixed effects), their intercept
+    optionally shifted by a regression on the key's own descriptors. Small groups borrow
+    strength from their parents; large groups keep their own fit. With one hierarchy
+    column this is a Gaussian linear mixed model with random intercept and independent
+    random slopes (lme4: ``y ~ x + (1 + x || g)``).
 
     Parameters
     ----------
@@ -532,36 +233,49 @@ class PartialPoolingRegressor(ValidatedMixin, RegressorMixin, BaseEstimator):
         after the first must nest (each species in exactly one cluster).
     covariates : list of str, default=None
         Numeric columns with slopes (standardised internally); default every numeric
-        column not in ``hierarchy``.
+        column not in ``hierarchy`` or ``group_features``.
     scale_by : str, default=None
-        A hierarchy column whose levels get their own leaf-level intercept variance
-        (cluster-specific shrinkage); the leaf slope variances are shared.
+        A hierarchy column above the leaf whose levels get their own leaf-level intercept
+        variance (cluster-specific shrinkage).
+    slopes_by : str, default=None
+        A hierarchy column above the leaf whose levels get their own leaf-level slope
+        variances (cluster random slopes). Levels with fewer than 3 leaves cannot identify
+        them and share a pooled value (with a warning that names them).
+    group_features : dict of {str: list of str} or DataFrame, default=None
+        Descriptors of the top key (e.g. a compound's chemistry) that inform its prior
+        mean: ``{"compound": ["logp", "mw"]}`` reads them from columns of X (constant
+        within a key), or a DataFrame indexed by the key. A top key unseen in training
+        then predicts from its descriptors instead of the population mean. The
+        regression has its own empirical-Bayes shrinkage, so noise descriptors do no harm.
+    method : {"ml", "reml"}, default="ml"
+        Maximise the likelihood (fixed effects profiled out) or the restricted likelihood.
     max_iter : int, default=500
-        Maximum number of E-steps.
+        Maximum number of likelihood evaluations (each one pass over the nodes).
     tol : float, default=1e-4
         Convergence: largest change of any standard deviation, relative to σ.
     unknown : {"error", "nan", "global"}, default="error"
-        What to predict for an unseen top key: raise, NaN, or the mean over top keys
-        (with the spread between them added to the predictive variance).
+        What to predict for an unseen top key: raise, NaN, or the population (or
+        descriptor) prediction with the top level's spread added to its variance.
 
     Attributes
     ----------
     sigma_ : float
         Residual standard deviation (target units).
     scales_ : DataFrame
-        Prior standard deviation per level (and ``scale_by`` level) and coefficient:
-        intercept in target units, slopes in target units per covariate unit.
-    n_iter_ : int
-        E-steps used. ``converged_`` : bool.
-    loglik_ : float
-        Marginal log-likelihood of the standardised target at the estimate.
+        Prior standard deviation per level (and scale group) and coefficient, in target
+        units (slopes per covariate unit).
+    fixed_effects_ : Series
+        Population coefficients in original units.
+    n_iter_, converged_, grad_norm_, loglik_
+        Convergence report: likelihood evaluations, whether the fit converged, the largest
+        remaining gradient per parameter cell, the log-likelihood (standardised target).
 
     Notes
     -----
     The predictive standard deviation is sqrt(z'Cz + σ²) with C the posterior covariance
-    of the row's node. Rows whose leaf was not seen fall back to the deepest seen
-    ancestor, whose prior variances below are added. Like ``TargetEncoder``, the node
-    means are computed from the target: fit inside cross-validation, never on test rows.
+    of the deepest node seen in training plus the prior variances of the levels below it.
+    Intervals therefore widen for rows of unseen groups. Fitting standardises y and the
+    covariates, so results do not depend on their units.
 
     Examples
     --------
@@ -572,12 +286,27 @@ class PartialPoolingRegressor(ValidatedMixin, RegressorMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints: dict = {
+        "hierarchy": [str, list, tuple],
+        "covariates": [list, tuple, None],
+        "scale_by": [str, None],
+        "slopes_by": [str, None],
+        "group_features": [dict, pd.DataFrame, None],
+        "method": [StrOptions({"ml", "reml"})],
+        "max_iter": [Interval(numbers.Integral, 3, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
+        "unknown": [StrOptions({"error", "nan", "global"})],
+    }
+
     def __init__(
         self,
         *,
         hierarchy=(),
         covariates=None,
         scale_by=None,
+        slopes_by=None,
+        group_features=None,
+        method="ml",
         max_iter=500,
         tol=1e-4,
         unknown="error",
@@ -585,6 +314,9 @@ class PartialPoolingRegressor(ValidatedMixin, RegressorMixin, BaseEstimator):
         self.hierarchy = hierarchy
         self.covariates = covariates
         self.scale_by = scale_by
+        self.slopes_by = slopes_by
+        self.group_features = group_features
+        self.method = method
         self.max_iter = max_iter
         self.tol = tol
         self.unknown = unknown
@@ -595,15 +327,7 @@ class PartialPoolingRegressor(ValidatedMixin, RegressorMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         return tags
 
-    _parameter_constraints: dict = {
-        "hierarchy": [str, list, tuple],
-        "covariates": [list, tuple, None],
-        "scale_by": [str, None],
-        "max_iter": [Interval(numbers.Integral, 3, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
-        "unknown": [StrOptions({"error", "nan", "global"})],
-    }
-
+    # ------------------------------------------------------------ validation
     def _hierarchy(self) -> list[str]:
         owner = type(self).__name__
         hierarchy = [self.hierarchy] if isinstance(self.hierarchy, str) else list(self.hierarchy)
@@ -611,19 +335,60 @@ class PartialPoolingRegressor(ValidatedMixin, RegressorMixin, BaseEstimator):
             raise InvalidParameter(
                 f"The 'hierarchy' parameter of {owner} must list at least one id column. Got {self.hierarchy!r} instead."
             )
-        if self.scale_by is not None and self.scale_by not in hierarchy:
-            raise InvalidParameter(
-                f"The 'scale_by' parameter of {owner} must be one of the hierarchy columns "
-                f"{hierarchy}. Got {self.scale_by!r} instead.{did_you_mean(str(self.scale_by), hierarchy)}"
-            )
+        for name in ("scale_by", "slopes_by"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            above = hierarchy[:-1]
+            if value not in above:
+                raise InvalidParameter(
+                    f"The {name!r} parameter of {owner} must be one of the hierarchy columns above "
+                    f"the leaf {above}. Got {value!r} instead.{did_you_mean(str(value), hierarchy)}"
+                    + (
+                        " The leaf's own levels cannot each get a variance of their own."
+                        if value == hierarchy[-1]
+                        else ""
+                    )
+                )
         return hierarchy
 
+    def _descriptor_columns(self, hierarchy) -> list[str]:
+        gf = self.group_features
+        if gf is None:
+            return []
+        if isinstance(gf, pd.DataFrame):
+            return [str(c) for c in gf.columns]
+        keys = list(gf)
+        if keys != [hierarchy[0]]:
+            raise InvalidParameter(
+                f"The 'group_features' parameter of {type(self).__name__} describes the top key "
+                f"{hierarchy[0]!r}: pass {{{hierarchy[0]!r}: [columns]}}. Got keys {keys!r} instead."
+            )
+        cols = gf[hierarchy[0]]
+        return [cols] if isinstance(cols, str) else list(cols)
+
+    def _descriptors(self, X: pd.DataFrame, keys: np.ndarray, top: str) -> pd.DataFrame:
+        """One row of descriptors per top key in ``keys`` (text), NaN where unknown."""
+        gf = self.group_features
+        if isinstance(gf, pd.DataFrame):
+            table = gf.copy()
+            table.index = table.index.astype(str)
+            return table.reindex(keys)
+        cols = self.descriptors_
+        frame = X[[top, *cols]].copy()
+        frame[top] = frame[top].astype(str)
+        return frame.groupby(top, sort=False)[cols].mean().reindex(keys)
+
+    # ------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Fit the variances by empirical Bayes and the posterior of every node."""
         owner = type(self).__name__
         hierarchy = self._hierarchy()
-        X, y, Z = _fit_inputs(self, X, y, hierarchy, "hierarchy")
+        self.descriptors_ = self._descriptor_columns(hierarchy)
+        X, y, Z = _fit_inputs(self, X, y, hierarchy, "hierarchy", exclude=self.descriptors_)
+        if self.descriptors_ and isinstance(self.group_features, dict):
+            _check_columns(X, self.descriptors_, "group_features", owner)
         _check_nesting(X, hierarchy, owner)
         self.hierarchy_ = hierarchy
         self.y_mean_, self.y_sd_ = float(y.mean()), float(y.std()) or 1.0
@@ -632,78 +397,211 @@ class PartialPoolingRegressor(ValidatedMixin, RegressorMixin, BaseEstimator):
         self.encoder_ = enc = _Encoder(X, hierarchy)
         L = len(hierarchy)
         G = len(enc.keys[-1])
-        if self.scale_by is None:
-            group = np.zeros(G, dtype=np.int64)
-            self.scale_levels_ = ["(all)"]
-        else:
-            col = hierarchy.index(self.scale_by)
-            group = enc.leaf_codes[:, col]
-            self.scale_levels_ = [str(v) for v in enc.values[col]]
-        tree = _Tree([len(k) for k in enc.keys], enc.parent, group, len(self.scale_levels_))
-        st = _stats(Z, ys, enc.node_of_row[-1], G)
+        W = np.empty((0, len(enc.keys[0])))
+        if self.descriptors_:
+            top_ids = enc.values[0][np.unravel_index(enc.keys[0], enc.dims[:1])[0]]
+            desc = self._descriptors(X, top_ids, hierarchy[0]).to_numpy(dtype=np.float64)
+            self.desc_mean_ = np.nanmean(desc, axis=0)
+            sd = np.nanstd(desc, axis=0)
+            self.desc_sd_ = np.where(sd > 0, sd, 1.0)
+            W = np.nan_to_num((desc - self.desc_mean_) / self.desc_sd_).T
+        tree = Tree(tuple(len(k) for k in enc.keys), tuple(enc.parent), W)
+        st = leaf_stats(Z, ys, enc.node_of_row[-1], G)
         self.node_rows_ = [
             np.bincount(enc.node_of_row[d], minlength=len(enc.keys[d])) for d in range(L)
         ]
         del enc.node_of_row
-        D0 = [np.empty(0)] + [np.full(q, 0.5) for _ in range(1, L)]
-        if L > 1:
-            D0[-1] = np.full((tree.n_groups, q), 0.5)
-        s2, D, post, n_iter, converged = fit_em(
-            tree, st, 0.5, D0, max_iter=self.max_iter, tol=self.tol
+        layout, start, self.pooled_groups_ = self._layout(tree, st, enc, q)
+        result = eb_fit(
+            tree, st, layout, start, method=self.method, max_iter=self.max_iter, tol=self.tol
         )
-        if not converged:
+        if not result.converged:
             warnings.warn(
-                f"{owner} did not converge in {self.max_iter} E-steps; raise max_iter.",
+                f"{owner} did not converge in {self.max_iter} likelihood evaluations (largest "
+                f"gradient per cell {result.grad_norm:.2g}); raise max_iter.",
                 GroupwiseWarning,
                 stacklevel=2,
             )
-        self.s2_, self.D_ = s2, D
+        if result.at_upper:
+            warnings.warn(
+                f"{owner}: the data cannot identify {', '.join(result.at_upper)}: the likelihood is "
+                "flat and the variance reached its upper bound. Drop that level (or its slopes), or "
+                "collect more groups.",
+                GroupwiseWarning,
+                stacklevel=2,
+            )
+        post = result.posterior
+        self.layout_names_ = list(layout.names)
+        self.variances_ = result.variances
+        self.s2_, self.D_, self.s2_gamma_ = result.s2, result.D, result.s2_gamma
         self.node_mean_, self.node_cov_ = post.m, post.C
-        self.n_iter_, self.converged_, self.loglik_ = n_iter, converged, post.loglik
-        self.sigma_ = math.sqrt(s2) * self.y_sd_
-        top = post.m[0]
-        self.top_mean_ = top.mean(axis=1)
-        self.top_cov_ = np.cov(top) if top.shape[1] > 1 else np.zeros((q, q))
-        self.top_cov_ = np.atleast_2d(self.top_cov_) + post.C[0].mean(axis=2)
+        self.root_mean_, self.root_cov_ = post.root_mean, post.root_cov_full
+        self.n_iter_, self.converged_ = result.n_iter, result.converged
+        self.grad_norm_, self.loglik_ = result.grad_norm, post.loglik
+        self.sigma_ = math.sqrt(result.s2) * self.y_sd_
         return self
 
+    def _group_codes(self, enc, col) -> np.ndarray | None:
+        """Code of each leaf in ``col``'s levels (None without ``col``)."""
+        if col is None:
+            return None
+        return enc.leaf_codes[:, self.hierarchy_.index(col)]
+
+    def _layout(self, tree: Tree, st: Stats, enc, q: int):
+        """Variance parameters and their cells; start values from simple moments."""
+        L = tree.depth
+        names = ["sigma2"]
+        index = []
+        fixed = [False]
+        coefs = ["intercept", *self.covariates_]
+        pooled: dict[str, list[str]] = {}
+        leaf_params: dict[str, np.ndarray] = {}
+
+        def add(label: str, n_nodes: int) -> int:
+            names.append(label)
+            fixed.append(n_nodes < 2)  # one node cannot show a spread
+            return len(names) - 1
+
+        for d in range(L):
+            level = self.hierarchy_[d]
+            N = tree.sizes[d]
+            ix = np.empty((q, N), dtype=np.int64)
+            if d < L - 1 or L == 1:
+                for j, c in enumerate(coefs):
+                    ix[j] = add(f"{level}:{c}", N)
+            else:
+                for col, which in ((self.scale_by, "intercept"), (self.slopes_by, "slopes")):
+                    codes = self._group_codes(enc, col)
+                    if codes is None:
+                        values, codes = np.array(["(all)"]), np.zeros(N, dtype=np.int64)
+                    else:
+                        values = enc.values[self.hierarchy_.index(col)]
+                    counts = np.bincount(codes, minlength=len(values))
+                    few = (counts < 3) & (counts > 0)
+                    if few.any() and (counts > 0).sum() > 1:
+                        pooled[which] = [str(v) for v in values[few]]
+                    else:
+                        few[:] = False
+                    # one parameter (or one per slope) per level; the few-leaf levels share one
+                    per_value = np.full((len(values), 1 if which == "intercept" else q - 1), -1)
+                    shared = None
+                    for k in range(len(values)):
+                        if counts[k] == 0:
+                            continue
+                        if few[k] and shared is not None:
+                            per_value[k] = shared
+                            continue
+                        lev = "(pooled)" if few[k] else str(values[k])
+                        n_g = int(few.sum() and counts[few].sum()) if few[k] else int(counts[k])
+                        cs = ["intercept"] if which == "intercept" else coefs[1:]
+                        per_value[k] = [add(f"{level}[{lev}]:{c}", n_g) for c in cs]
+                        if few[k]:
+                            shared = per_value[k].copy()
+                    leaf_params[which] = per_value
+                    if which == "intercept":
+                        ix[0] = per_value[codes, 0]
+                    elif q > 1:
+                        ix[1:] = per_value[codes].T
+            index.append(ix)
+        gamma = None
+        if tree.r:
+            names.append("descriptors")
+            fixed.append(tree.sizes[0] < 3)
+            gamma = len(names) - 1
+        # moments: within-leaf variance of y for σ², between-leaf variance for intercepts
+        n = np.maximum(st.n, 1)
+        mean = st.u[0] / n
+        within = float(np.sum(st.yy - st.u[0] ** 2 / n) / max(st.total - len(n), 1))
+        s2 = min(max(within, 0.05), 1.0) if np.isfinite(within) else 0.5
+        between = max(float(np.var(mean)) - s2 / float(np.mean(n)), 0.05)
+        start = np.full(len(names), 0.05)
+        start[0] = s2
+        for ix in index:
+            start[np.unique(ix[0])] = between
+        if gamma is not None:
+            start[gamma] = 0.1
+        fixed_arr = np.asarray(fixed, dtype=bool)
+        start[fixed_arr & (np.arange(len(names)) > 0)] = VAR_MIN
+        if pooled.get("slopes"):
+            warnings.warn(
+                f"{type(self).__name__}: the data cannot identify per-{self.slopes_by} slope variances for "
+                f"{', '.join(pooled['slopes'][:10])} (fewer than 3 {self.hierarchy_[-1]} each); they share a "
+                "pooled slope variance.",
+                GroupwiseWarning,
+                stacklevel=3,
+            )
+        self.leaf_params_ = leaf_params
+        return Layout(tuple(index), tuple(names), fixed_arr, gamma), start, pooled
+
+    # ---------------------------------------------------------- fitted views
     @property
     def scales_(self) -> pd.DataFrame:
         check_is_fitted(self, "node_mean_")
         names = ["intercept", *self.covariates_]
-        unit = np.r_[self.y_sd_, self.y_sd_ / self.x_sd_]
+        unit = dict(zip(names, np.r_[self.y_sd_, self.y_sd_ / self.x_sd_], strict=True))
         rows = []
-        L = len(self.hierarchy_)
-        for d in range(1, L):
-            level = self.hierarchy_[d]
-            if d == L - 1:
-                for k, g in enumerate(self.scale_levels_):
-                    for j, c in enumerate(names):
-                        rows.append(
-                            {
-                                "level": level,
-                                "scale_group": g,
-                                "coefficient": c,
-                                "sd": float(np.sqrt(self.D_[d][k, j]) * unit[j]),
-                            }
-                        )
-            else:
-                for j, c in enumerate(names):
-                    rows.append(
-                        {
-                            "level": level,
-                            "scale_group": "(all)",
-                            "coefficient": c,
-                            "sd": float(np.sqrt(self.D_[d][j]) * unit[j]),
-                        }
-                    )
+        scale_groups = sorted(
+            {lab[lab.index("[") + 1 : lab.index("]")] for lab in self.layout_names_
+             if "[" in lab and lab.endswith(":intercept")}
+        )  # fmt: skip
+        for label, value in zip(self.layout_names_, self.variances_, strict=True):
+            if label in ("sigma2", "descriptors"):
+                continue
+            level, coefficient = label.rsplit(":", 1)
+            group = "(all)"
+            if "[" in level:
+                level, group = level[:-1].split("[", 1)
+            # slopes shared by every scale group are listed under each of them
+            for g in (
+                scale_groups
+                if group == "(all)" and "[" in label and scale_groups != ["(all)"]
+                else [group]
+            ):
+                rows.append(
+                    {
+                        "level": level,
+                        "scale_group": g,
+                        "coefficient": coefficient,
+                        "sd": float(np.sqrt(value) * unit[coefficient]),
+                    }
+                )
         return pd.DataFrame(rows, columns=["level", "scale_group", "coefficient", "sd"])
 
-    def _leaf_D(self, codes_scale: np.ndarray) -> np.ndarray:
-        """Leaf prior variance per row (q, n) by scale group; unseen groups get the mean."""
-        Dl = self.D_[-1]
-        mean = Dl.mean(axis=0)
-        out = np.where(codes_scale[None, :] >= 0, Dl[np.maximum(codes_scale, 0)].T, mean[:, None])
+    @property
+    def fixed_effects_(self) -> pd.Series:
+        """Population coefficients in original units (intercept at x = 0)."""
+        check_is_fitted(self, "node_mean_")
+        q = 1 + len(self.covariates_)
+        b = self.root_mean_[:q]
+        slopes = b[1:] * self.y_sd_ / self.x_sd_
+        intercept = self.y_mean_ + b[0] * self.y_sd_ - float(np.sum(slopes * self.x_mean_))
+        return pd.Series(np.r_[intercept, slopes], index=["intercept", *self.covariates_])
+
+    # --------------------------------------------------------------- predict
+    def _level_var(self, d: int, rows: np.ndarray, groups) -> np.ndarray:
+        """Prior variance (q, len(rows)) of depth ``d`` for ``rows``; at the leaf by the rows'
+        scale and slope groups (a group unseen in training: the mean over groups)."""
+        D = self.D_[d]
+        if d < len(self.hierarchy_) - 1 or len(self.hierarchy_) == 1:
+            return np.repeat(D[:, :1], len(rows), axis=1)
+        out = np.empty((D.shape[0], len(rows)))
+        for sl, which, codes in (
+            (slice(0, 1), "intercept", groups[0]),
+            (slice(1, None), "slopes", groups[1]),
+        ):
+            per_value = self.leaf_params_[which]
+            known = per_value[:, 0] >= 0
+            mean = self.variances_[per_value[known]].mean(axis=0)
+            if codes is None:
+                out[sl] = self.variances_[per_value[0]][:, None]
+                continue
+            c = codes[rows]
+            ok = c >= 0
+            ok[ok] = known[c[ok]]
+            vals = np.repeat(mean[:, None], len(rows), axis=1)
+            if ok.any():
+                vals[:, ok] = self.variances_[per_value[c[ok]]].T
+            out[sl] = vals
         return out
 
     def predict(self, X, return_std: bool = False):
@@ -715,72 +613,80 @@ class PartialPoolingRegressor(ValidatedMixin, RegressorMixin, BaseEstimator):
         n = len(X)
         Z = _design(X, self.covariates_, self.x_mean_, self.x_sd_)
         L = len(self.hierarchy_)
-        found = self.encoder_.lookup(X)
         q = Z.shape[1]
+        found = self.encoder_.lookup(X)
+        codes = self.encoder_.codes(X)
+        groups = [None if col is None else codes[self.hierarchy_.index(col)] for col in (self.scale_by, self.slopes_by)]  # fmt: skip
         mean = np.full(n, np.nan)
         var = np.full(n, np.nan)
         depth_used = np.full(n, -1)
         for d in range(L - 1, -1, -1):
             rows = np.flatnonzero((depth_used < 0) & (found[d] >= 0))
-            if len(rows):
-                depth_used[rows] = d
-        scale_codes = (
-            self.encoder_.codes(X)[self.hierarchy_.index(self.scale_by)]
-            if self.scale_by is not None
-            else np.zeros(n, dtype=int)
-        )
-        if self.scale_by is None:
-            scale_codes = np.zeros(n, dtype=int)
-        extra_leaf = self._leaf_D(scale_codes) if L > 1 else None
-        for d in range(L):
+            depth_used[rows] = d
+        diag = np.arange(q)
+        for d in range(-1, L):
             rows = np.flatnonzero(depth_used == d)
-            if not len(rows):
-                continue
-            node = found[d][rows]
-            m = self.node_mean_[d][:, node]
-            C = self.node_cov_[d][:, :, node].copy()
+            if d == -1:
+                if self.unknown == "error" and len(rows):
+                    top = self.hierarchy_[0]
+                    unseen = pd.unique(X.iloc[rows][top].astype(str))[:5]
+                    raise DataError(
+                        f"{owner}: {len(rows)} row(s) have a {top!r} not seen in training "
+                        f"(e.g. {', '.join(map(repr, unseen))}). Drop them, or use unknown='nan' or "
+                        "'global'"
+                        + (" (which predicts from the group features)" if self.descriptors_ else "")
+                        + "."
+                    )
+                if self.unknown == "nan" or not len(rows):
+                    continue
+                m, C = self._root_prior(X.iloc[rows])
+            else:
+                if not len(rows):
+                    continue
+                node = found[d][rows]
+                m = self.node_mean_[d][:, node]
+                C = self.node_cov_[d][:, :, node].copy()
             for below in range(d + 1, L):
-                add = (
-                    extra_leaf[:, rows]
-                    if below == L - 1
-                    else np.repeat(self.D_[below][:, None], len(rows), axis=1)
-                )
-                C[np.arange(q), np.arange(q)] += add
+                C[diag, diag] += self._level_var(below, rows, groups)
             z = Z[rows].T
             mean[rows] = (z * m).sum(0)
             var[rows] = np.einsum("in,ijn,jn->n", z, C, z) + self.s2_
-        unknown = depth_used < 0
-        if unknown.any():
-            if self.unknown == "error":
-                top = self.hierarchy_[0]
-                unseen = pd.unique(X.loc[unknown, top].astype(str))[:5]
-                raise DataError(
-                    f"{owner}: {int(unknown.sum())} row(s) have a {top!r} not seen in training "
-                    f"(e.g. {', '.join(map(repr, unseen))}). Drop them, or use unknown='nan' or 'global'."
-                )
-            if self.unknown == "global":
-                z = Z[unknown].T
-                C = np.repeat(self.top_cov_[:, :, None], int(unknown.sum()), axis=2)
-                for below in range(1, L):
-                    add = (
-                        extra_leaf[:, unknown]
-                        if below == L - 1
-                        else np.repeat(self.D_[below][:, None], int(unknown.sum()), axis=1)
-                    )
-                    C[np.arange(q), np.arange(q)] += add
-                mean[unknown] = z.T @ self.top_mean_
-                var[unknown] = np.einsum("in,ijn,jn->n", z, C, z) + self.s2_
         mean = mean * self.y_sd_ + self.y_mean_
         if return_std:
             return mean, np.sqrt(var) * self.y_sd_
         return mean
 
+    def _root_prior(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance of an unseen top key's coefficients, per row (q, n), (q, q, n)."""
+        q = 1 + len(self.covariates_)
+        n = len(rows)
+        mr, Cr = self.root_mean_, self.root_cov_
+        m = np.repeat(mr[:q, None], n, axis=1)
+        C = np.repeat(Cr[:q, :q, None], n, axis=2)
+        if self.descriptors_:
+            keys = rows[self.hierarchy_[0]].astype(str).to_numpy()
+            if isinstance(self.group_features, pd.DataFrame):
+                desc = self._descriptors(rows, keys, self.hierarchy_[0]).to_numpy(dtype=np.float64)
+            else:
+                desc = rows[self.descriptors_].to_numpy(dtype=np.float64, na_value=np.nan)
+            w = np.nan_to_num((desc - self.desc_mean_) / self.desc_sd_).T  # (r, n)
+            m[0] += w.T @ mr[q:]
+            a = Cr[:q, q:] @ w
+            C[:, 0, :] += a
+            C[0, :, :] += a
+            C[0, 0, :] += np.einsum("rn,rs,sn->n", w, Cr[q:, q:], w)
+        C[np.arange(q), np.arange(q)] += self.D_[0][:, :1]
+        return m, C
+
     def support(self, X) -> np.ndarray:
-        """Training rows of each row's leaf group (0 when the leaf was not seen)."""
+        """Training rows of each row's leaf group: 0 when the leaf was not seen, −1 when
+        even its top key was not (a cold start)."""
         check_is_fitted(self, "node_mean_")
-        leaf = self.encoder_.lookup(_as_frame(X, type(self).__name__))[-1]
+        found = self.encoder_.lookup(_as_frame(X, type(self).__name__))
+        leaf = found[-1]
         counts = self.node_rows_[-1]
-        return np.where(leaf >= 0, counts[np.maximum(leaf, 0)], 0)
+        out = np.where(leaf >= 0, counts[np.maximum(leaf, 0)], 0)
+        return np.where(found[0] < 0, -1, out)
 
     def coefficients(self) -> pd.DataFrame:
         """Posterior means and SDs of every node, in original units, with a 64-bit key.
@@ -879,17 +785,17 @@ class GroupedRidge(ValidatedMixin, RegressorMixin, BaseEstimator):
         q = Z.shape[1]
         self.encoder_ = enc = _Encoder(X, groups)
         L = len(groups)
-        st = _stats(Z, y, enc.node_of_row[-1], len(enc.keys[-1]))
+        st = leaf_stats(Z, y, enc.node_of_row[-1], len(enc.keys[-1]))
         del enc.node_of_row
         penalty = np.r_[1e-10, np.full(q - 1, float(self.alpha) + 1e-10)]
         S, u = st.S, st.u
         self.coef_: list[np.ndarray] = [None] * L  # type: ignore[list-item]
         for d in range(L - 1, -1, -1):
             if d < L - 1:
-                S = _sum_by(S, enc.parent[d + 1], len(enc.keys[d]))
-                u = _sum_by(u, enc.parent[d + 1], len(enc.keys[d]))
+                S = sum_by(S, enc.parent[d + 1], len(enc.keys[d]))
+                u = sum_by(u, enc.parent[d + 1], len(enc.keys[d]))
             inv, _ = batched_inverse(S + (np.eye(q) * penalty)[:, :, None])
-            self.coef_[d] = _matvec(inv, u)
+            self.coef_[d] = matvec(inv, u)
         S_all, u_all = S.sum(axis=2), u.sum(axis=1)
         self.global_coef_ = np.linalg.solve(S_all + np.diag(penalty), u_all)
         return self

@@ -7,8 +7,10 @@ import pandas as pd
 
 __all__ = ["SUPPORT_BINS", "evaluate_by_support"]
 
-#: (label, low, high) inclusive bounds on the training rows of a row's group.
+#: (label, low, high) inclusive bounds on the training rows of a row's group; −1 marks a
+#: cold start (even the top key, e.g. the compound, was not seen in training).
 SUPPORT_BINS = (
+    ("cold start", -1, -1),
     ("unseen", 0, 0),
     ("1-2", 1, 2),
     ("3-5", 3, 5),
@@ -25,7 +27,9 @@ def evaluate_by_support(y_true, y_pred, support, y_std=None) -> pd.DataFrame:
     y_true, y_pred : array-like
         Targets and point predictions.
     support : array-like of int
-        Training rows of each row's group (0 = the group was not seen in training).
+        Training rows of each row's group (0 = the group was not seen in training; −1 =
+        a cold start: its top key was not seen either, see
+        ``PartialPoolingRegressor.support``).
     y_std : array-like, default=None
         Predictive standard deviations. Coverage is the share of rows with
         |y − ŷ| ≤ 1.96·sd; ``z_sd`` the SD of (y − ŷ)/sd (1 for calibrated intervals).
@@ -33,7 +37,8 @@ def evaluate_by_support(y_true, y_pred, support, y_std=None) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per bin (unseen, 1-2, 3-5, 6-20, >20) and ``overall``: ``rows``,
+        One row per bin (unseen, 1-2, 3-5, 6-20, >20; first "cold start" when some
+        support is −1) and ``overall``: ``rows``,
         ``mae`` and, with ``y_std``, ``coverage95`` and ``z_sd``. Empty bins have NaN.
     """
     y_true = np.asarray(y_true, dtype=float)
@@ -42,7 +47,11 @@ def evaluate_by_support(y_true, y_pred, support, y_std=None) -> pd.DataFrame:
     err = y_true - y_pred
     z = None if y_std is None else err / np.asarray(y_std, dtype=float)
     rows = []
-    bins = [(label, (support >= lo) & (support <= hi)) for label, lo, hi in SUPPORT_BINS]
+    bins = [
+        (label, (support >= lo) & (support <= hi))
+        for label, lo, hi in SUPPORT_BINS
+        if label != "cold start" or (support < 0).any()  # only when there are cold starts
+    ]
     bins.append(("overall", np.ones(len(err), dtype=bool)))
     for label, mask in bins:
         row = {
