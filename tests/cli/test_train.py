@@ -29,8 +29,9 @@ FAST = [
 
 def test_train_cli_prints_plan_leaderboard_holdout_and_paths(cli, table, tmp_path):
     result = cli(
-        "train", table, "--target", "y", "--group", "batch", "--models-dir", tmp_path, *FAST
-    )
+        "train", table, "--target", "y", "--group", "batch", "--models-dir", tmp_path,
+        "--nested-below", "0", *FAST,
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     for text in ("Split plan", "Leaderboard", "Holdout", "report:", "StratifiedGroupKFold"):
         assert text in result.stdout
@@ -100,15 +101,26 @@ def test_report_rerenders_from_run_files(cli, table, tmp_path):
 
 
 def test_report_warns_when_the_holdout_has_few_groups(cli, table, tmp_path):
-    # 8 batches and a 20% holdout leave 2 groups in the holdout
+    # 8 batches and a 20% holdout (forced: --nested-below 0) leave 2 groups in the holdout
+    result = cli(
+        "train", table, "--target", "y", "--group", "batch", "--models-dir", tmp_path,
+        "--nested-below", "0", *FAST,
+    )  # fmt: skip
+    assert result.exit_code == 0
+    assert "rest on few groups" in " ".join(result.stdout.split())
+    run_dir = tmp_path / "runs" / (tmp_path / "registry" / "latest.txt").read_text().strip()
+    assert "rest on few groups" in (run_dir / "report.html").read_text()
+    assert "rest on few groups" in (run_dir / "model_card.md").read_text()
+
+
+def test_few_groups_train_nested_by_default_and_say_so(cli, table, tmp_path):
     result = cli(
         "train", table, "--target", "y", "--group", "batch", "--models-dir", tmp_path, *FAST
     )
-    assert result.exit_code == 0
-    assert "understate the" in result.stdout
-    run_dir = tmp_path / "runs" / (tmp_path / "registry" / "latest.txt").read_text().strip()
-    assert "understate the uncertainty" in (run_dir / "report.html").read_text()
-    assert "understate the uncertainty" in (run_dir / "model_card.md").read_text()
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "nested cross-validation" in text and "Nested CV over all 8 groups" in text
+    assert "selected in the outer folds" in text
 
 
 def test_train_accept_lets_an_acknowledged_finding_through_and_records_it(cli, table, tmp_path):

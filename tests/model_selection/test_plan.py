@@ -41,7 +41,7 @@ def test_grouped_plan_never_splits_a_group(task, n_batches):
 
 def test_grouped_plan_uses_logo_when_groups_are_fewer_than_folds():
     df = _frame(n_batches=5)
-    plan = plan_splits(_resolve(df, group_col="batch"), folds=5, seed=0)
+    plan = plan_splits(_resolve(df, group_col="batch"), folds=5, seed=0, nested_below=0)
     n_dev_groups = df["batch"].iloc[plan.dev].nunique()
     assert n_dev_groups < 5 and len(plan.folds) == n_dev_groups
     assert "leave-one-group-out" in plan.cv_strategy

@@ -19,8 +19,9 @@ def test_skew_check_fails_when_stored_predictions_are_altered(cli, small_run, tm
     shutil.copytree(run.path, copy)
     path = copy / "tables" / "holdout_predictions.parquet"
     table = pd.read_parquet(path)
-    table.loc[3, "score"] += 1e-6
-    table.loc[3, "proba_1"] += 1e-6
+    # the recorded predictions of the shipped model, which serving must reproduce
+    table.loc[3, "refit_score"] += 1e-6
+    table.loc[3, "refit_proba_1"] += 1e-6
     table.to_parquet(path)
     result = cli("skew-check", "--run", copy)
     assert result.exit_code == 1, result.output

@@ -11,9 +11,11 @@ FAST = dict(
 
 
 def grouped_table(seed=0, **kw):
+    """A confounded grouped binary table: 36 batches (enough groups for a holdout plan) with
+    per-feature batch offsets tied to the class."""
     X, y, _ = generate_dataset(
-        **{"n_samples": 700, "n_informative": 6, "n_noise": 4, "class_sep": 1.5, "n_batches": 10, "batch_sd": 1.5,
-           "confounding": 0.7, "n_categorical": 1, "missing_rate": 0.03, "random_state": seed, **kw}
+        **{"n_samples": 700, "n_informative": 6, "n_noise": 4, "class_sep": 1.5, "n_batches": 36, "batch_sd": 2.0,
+           "batch_effect": "per_feature", "confounding": 0.9, "n_categorical": 1, "missing_rate": 0.03, "random_state": seed, **kw}
     )  # fmt: skip
     df = X.assign(y=y)
     df.insert(0, "sample_id", [f"s{i:05d}" for i in range(len(df))])

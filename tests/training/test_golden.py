@@ -28,7 +28,9 @@ VOLATILE = {"fit_time", "fit_time_mean", "duration_s", "fit_time_sd", "timings"}
 
 
 def _binary_grouped():
-    return grouped_table(seed=21), TableSpec(target="y", group_col="batch", id_cols=["sample_id"])
+    # 10 batches: few groups, so the evaluation is nested CV over all of them
+    df = grouped_table(seed=21, n_batches=10, batch_sd=1.5, batch_effect="scalar", confounding=0.7)
+    return df, TableSpec(target="y", group_col="batch", id_cols=["sample_id"])
 
 
 def _multiclass_plain():

@@ -107,8 +107,9 @@ def test_loaded_run_predicts_what_training_recorded(grouped_run):
     hi = pd.read_parquet(again.path / "tables" / "holdout_input.parquet")
     hp = pd.read_parquet(again.path / "tables" / "holdout_predictions.parquet")
     pred = again.predict(hi)
-    np.testing.assert_allclose(pred["score"], hp["score"], rtol=0, atol=1e-12)
-    assert (pred["prediction"].to_numpy() == hp["prediction"].to_numpy()).all()
+    # refit_*: the shipped model's predictions recorded at training
+    np.testing.assert_allclose(pred["score"], hp["refit_score"], rtol=0, atol=1e-12)
+    assert (pred["prediction"].to_numpy() == hp["refit_prediction"].to_numpy()).all()
     assert (pred["sample_id"] == hp["sample_id"]).all()
 
 

@@ -47,6 +47,12 @@ class ModelContext:
     naive_vs_grouped: dict[str, Any] | None = None
     importance: pd.DataFrame | None = None
     calibration: dict[str, Any] | None = None
+    #: "holdout" or "nested" (no holdout: nested CV over all groups)
+    scheme: str = "holdout"
+    #: the shipped decision threshold (binary), with its out-of-fold operating point
+    threshold: Any = None
+    #: share of evaluated rows predicted positive at the shipped threshold(s)
+    evaluated_positive_share: float | None = None
 
     @property
     def greater(self) -> bool:
@@ -172,7 +178,23 @@ class CVHoldoutGap(Check):
         if h["ci_low"] <= cv <= h["ci_high"]:
             return []
         direction = "above" if cv > h["ci_high"] else "below"
-        evidence = {"cv": cv, "holdout": h["estimate"], "holdout_ci": [h["ci_low"], h["ci_high"]]}
+        evidence = {
+            "cv": cv,
+            "holdout": h["estimate"],
+            "holdout_ci": [h["ci_low"], h["ci_high"]],
+            "scheme": ctx.scheme,
+        }
+        if ctx.scheme == "nested":
+            return [
+                self.finding(
+                    "warning" if direction == "above" else "info",
+                    f"The CV estimate of {ctx.metric} of the shipped model's selection ({cv:.3f}) lies {direction} "
+                    f"the nested estimate's 95% CI [{h['ci_low']:.3f}, {h['ci_high']:.3f}]: choosing among "
+                    "candidates on the same folds flattered it.",
+                    evidence=evidence,
+                    fix="Report the nested estimate; it redoes the selection without the groups it scores.",
+                )
+            ]
         message = (
             f"The CV estimate of {ctx.metric} ({cv:.3f}) lies {direction} the holdout's 95% CI "
             f"[{h['ci_low']:.3f}, {h['ci_high']:.3f}]"
@@ -301,6 +323,50 @@ class TooGoodToBeTrue(Check):
         ]
 
 
+class DegenerateThreshold(Check):
+    """The shipped threshold predicts (almost) one class, on the out-of-fold predictions it
+    was chosen on or on the rows it was evaluated on."""
+
+    code = "MODEL008"
+    title = "Degenerate threshold"
+    family = "MODEL"
+
+    def run(self, ctx: ModelContext):
+        from groupwise.evaluation._threshold import DEGENERATE_SHARE
+
+        choice = ctx.threshold
+        if choice is None:
+            raise NotApplicable("no decision threshold (multiclass or regression)")
+        shares = {"out-of-fold": choice.at_threshold.get("predicted_positive_share")}
+        if ctx.evaluated_positive_share is not None:
+            shares["holdout" if ctx.scheme == "holdout" else "nested CV"] = (
+                ctx.evaluated_positive_share
+            )
+        bad = {
+            k: v
+            for k, v in shares.items()
+            if v is not None and (v >= DEGENERATE_SHARE or v <= 1 - DEGENERATE_SHARE)
+        }
+        if not bad:
+            return []
+        where = ", ".join(f"{v:.0%} of the {k} rows" for k, v in bad.items())
+        return [
+            self.finding(
+                "error",
+                f"The shipped threshold {choice.threshold:.4g} ({choice.strategy}) predicts the positive class for {where}: "
+                "the classifier's decisions are (almost) one class.",
+                evidence={
+                    "threshold": choice.threshold,
+                    "strategy": choice.strategy,
+                    "predicted_positive_share": shares,
+                },
+                fix="Use a threshold strategy that keeps both classes (max_f1, min_recall:R, cost:fp=A,fn=B) or a "
+                "fixed threshold near the positive rate; if the scores carry little signal, the model is not usable "
+                "for decisions.",
+            )
+        ]
+
+
 MODEL_CHECKS = (
     SingleFeatureDominates,
     NaiveGroupedGap,
@@ -309,4 +375,5 @@ MODEL_CHECKS = (
     NoBetterThanDummy,
     PoorCalibration,
     TooGoodToBeTrue,
+    DegenerateThreshold,
 )

@@ -200,11 +200,24 @@ class _Printer:
             [m, fmt(v["estimate"]), f"[{fmt(v['ci_low'])}, {fmt(v['ci_high'])}]"]
             for m, v in metrics.items()
         ]
-        out().print(
-            frame_table(
-                "Holdout (touched once; 95% bootstrap CI)", ["metric", "estimate", "95% CI"], rows
-            )
+        nested = payload.get("scheme") == "nested"
+        title = (
+            f"Nested CV over all {payload.get('groups') or ''} groups (each scored by a model that never saw it)"
+            if nested
+            else "Holdout (touched once)"
         )
+        out().print(frame_table(title, ["metric", "estimate", "95% CI"], rows))
+        out().print(f"  [dim]95% CI: {escape(payload.get('method', ''))}[/]")
+        if nested:
+            from collections import Counter
+
+            picks = Counter(o["selected"] for o in payload.get("outer", []))
+            out().print(
+                "  [dim]selected in the outer folds: "
+                + ", ".join(f"{k} ×{v}" for k, v in picks.items())
+                + "[/]"
+            )
+            return
         from groupwise.evaluation._bootstrap import few_groups_warning
 
         warning = few_groups_warning(payload.get("groups"))

@@ -29,8 +29,8 @@ def few_groups_warning(groups: int | None) -> str | None:
     if groups is None or groups >= MIN_BOOTSTRAP_GROUPS:
         return None
     return (
-        f"The holdout holds only {groups} groups: its bootstrap intervals understate the "
-        "uncertainty. Lean on the cross-validated estimate."
+        f"The holdout holds only {groups} groups: its intervals rest on few groups and are wide. "
+        "Lean on the cross-validated estimate."
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from groupwise.evaluation._bootstrap import bootstrap_ci, paired_bootstrap_difference
+from groupwise.evaluation._intervals import interval_method, metric_intervals, paired_interval
 from groupwise.evaluation._metrics import GREATER_IS_BETTER, MetricSet
 
 __all__ = ["naive_vs_grouped_gap"]
@@ -37,7 +37,7 @@ def naive_vs_grouped_gap(
     naive, grouped : array
         Out-of-fold outputs (probabilities or predictions) of those rows.
     groups : array
-        Group of each row; intervals resample whole groups, paired between the two.
+        Group of each row; intervals leave out whole groups, paired between the two.
 
     Returns
     -------
@@ -55,9 +55,10 @@ def naive_vs_grouped_gap(
     out: dict[str, Any] = {
         "metrics": names,
         "unit": "group",
-        "naive": bootstrap_ci(ms_naive, names, **kw),
-        "grouped": bootstrap_ci(ms_grouped, names, **kw),
-        "gap": {m: paired_bootstrap_difference(ms_naive, ms_grouped, m, **kw) for m in names},
+        "naive": metric_intervals(ms_naive, names, **kw),
+        "grouped": metric_intervals(ms_grouped, names, **kw),
+        "gap": {m: paired_interval(ms_naive, ms_grouped, m, **kw) for m in names},
+        "method": interval_method(groups),
         "naive_cv": naive_cv,
         "grouped_cv": grouped_cv,
     }

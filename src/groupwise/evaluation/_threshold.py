@@ -2,6 +2,15 @@
 
 Strategies: ``fixed:T``, ``max_f1``, ``min_precision:P``, ``min_recall:R`` and
 ``cost:fp=A,fn=B``. Each returns the threshold and a one-line rationale.
+
+Robust to group shifts: given the fold of each out-of-fold prediction, ``max_f1``
+maximises the *mean over folds* of F1 (pooled scores of models fitted on different
+folds are shifted against each other, which can drag a pooled optimum to a threshold
+that predicts everyone positive). A threshold that predicts (almost) one class
+(positive share ≥ 98% or ≤ 2%) or is no better than chance in balanced accuracy is
+**rejected** for the documented fallback: the threshold maximising the mean balanced
+accuracy over folds; if that too is degenerate, the one that predicts the positive
+class as often as it occurs. ``fixed:T`` is kept as given (the MODEL008 check flags it).
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ class ThresholdChoice:
     rationale: str
     at_threshold: dict[str, float]
     chosen_on: str = "out-of-fold predictions of the selected pipeline (development rows only)"
+    fallback: str | None = None
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,6 +71,7 @@ class ThresholdChoice:
             rationale=d.get("rationale", ""),
             at_threshold=dict(d.get("at_threshold") or {}),
             chosen_on=d.get("chosen_on", cls.chosen_on),
+            fallback=d.get("fallback"),
             format_version=d.get("format_version", FORMAT_VERSION),
         )
 
@@ -93,20 +104,6 @@ def parse_threshold_strategy(text: str) -> tuple[str, dict[str, float]]:
     raise bad("unknown strategy")
 
 
-def _curve(score: np.ndarray, positive: np.ndarray):
-    """Confusion counts when predicting positive for score ≥ each distinct threshold."""
-    order = np.argsort(-score, kind="mergesort")
-    s = score[order]
-    p = positive[order].astype(np.int64)
-    last = np.r_[s[1:] != s[:-1], True]
-    tp = np.cumsum(p)[last]
-    fp = np.cumsum(1 - p)[last]
-    thresholds = s[last]
-    P = int(p.sum())
-    N = len(p) - P
-    return thresholds, tp, fp, P, N
-
-
 def _stats(tp, fp, P, N):
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 1.0)
@@ -119,29 +116,93 @@ def _stats(tp, fp, P, N):
     return precision, recall, f1
 
 
-def choose_threshold(score, positive, strategy: str) -> ThresholdChoice:
+#: A threshold predicting the positive class for more (or less) than this share of rows
+#: predicts (almost) one class: it is rejected.
+DEGENERATE_SHARE = 0.98
+
+
+def degenerate(share: float, balanced_accuracy: float) -> bool:
+    """True for a threshold that predicts (almost) one class or is no better than chance."""
+    return share >= DEGENERATE_SHARE or share <= 1 - DEGENERATE_SHARE or balanced_accuracy <= 0.51
+
+
+def _per_fold(order_scores, positive_sorted, folds_sorted, last):
+    """Per-fold cumulative TP and FP at each distinct threshold (K × thresholds), and per-fold P, N."""
+    ids, inv = np.unique(folds_sorted, return_inverse=True)
+    K = len(ids)
+    onehot = np.zeros((K, len(inv)))
+    onehot[inv, np.arange(len(inv))] = 1.0
+    tp = np.cumsum(onehot * positive_sorted[None, :], axis=1)[:, last]
+    fp = np.cumsum(onehot * (1 - positive_sorted[None, :]), axis=1)[:, last]
+    P = (onehot * positive_sorted[None, :]).sum(axis=1)
+    N = onehot.sum(axis=1) - P
+    return tp, fp, P, N
+
+
+def choose_threshold(score, positive, strategy: str, *, folds=None) -> ThresholdChoice:
     """Pick a threshold on (out-of-fold) scores by ``strategy``.
 
-    A strategy that cannot be met (no threshold reaches the requested precision)
-    falls back to ``max_f1`` and says so in the rationale.
+    ``folds`` (the CV fold of each score) makes ``max_f1`` and the fallback maximise
+    the mean over folds. A strategy that cannot be met (no threshold reaches the
+    requested precision) falls back to ``max_f1`` and says so; a degenerate result is
+    replaced by the fallback described in the module docstring.
     """
     name, params = parse_threshold_strategy(strategy)
     score = np.asarray(score, dtype=np.float64)
     positive = np.asarray(positive).astype(bool)
-    thresholds, tp, fp, P, N = _curve(score, positive)
+    order = np.argsort(-score, kind="mergesort")
+    s_sorted = score[order]
+    p_sorted = positive[order].astype(np.float64)
+    last = np.r_[s_sorted[1:] != s_sorted[:-1], True]
+    thresholds = s_sorted[last]
+    tp = np.cumsum(p_sorted)[last]
+    fp = np.cumsum(1 - p_sorted)[last]
+    P = int(positive.sum())
+    N = len(positive) - P
     precision, recall, f1 = _stats(tp, fp, P, N)
+    n = len(score)
+    share = (tp + fp) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        balanced = 0.5 * (tp / max(P, 1) + (N - fp) / max(N, 1))
+    if folds is not None:
+        folds = np.asarray(folds)
+        ftp, ffp, fP, fN = _per_fold(s_sorted, p_sorted, folds[order], last)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fprec = np.where(ftp + ffp > 0, ftp / np.maximum(ftp + ffp, 1), 1.0)
+            frec = ftp / np.maximum(fP, 1)[:, None]
+            ff1 = np.where(
+                fprec + frec > 0, 2 * fprec * frec / np.maximum(fprec + frec, 1e-300), 0.0
+            )
+            fbal = 0.5 * (frec + (fN[:, None] - ffp) / np.maximum(fN, 1)[:, None])
+        has_pos = fP > 0
+        f1_objective = ff1[has_pos].mean(axis=0) if has_pos.any() else f1
+        bal_objective = fbal.mean(axis=0)
+    else:
+        f1_objective, bal_objective = f1, balanced
 
     def at(i: int) -> dict[str, float]:
         return {
             "precision": float(precision[i]),
             "recall": float(recall[i]),
             "f1": float(f1[i]),
-            "predicted_positive_share": float((tp[i] + fp[i]) / len(score)),
+            "balanced_accuracy": float(balanced[i]),
+            "predicted_positive_share": float(share[i]),
         }
 
     def describe(i: int) -> str:
         m = at(i)
-        return f"precision {m['precision']:.3f}, recall {m['recall']:.3f}, F1 {m['f1']:.3f}"
+        return (
+            f"precision {m['precision']:.3f}, recall {m['recall']:.3f}, F1 {m['f1']:.3f}, "
+            f"predicted positive {m['predicted_positive_share']:.0%}"
+        )
+
+    def cut(i: int) -> float:
+        # halfway to the next lower distinct score, so it is robust to tiny shifts
+        return (
+            float(thresholds[i])
+            if i + 1 >= len(thresholds)
+            else float((thresholds[i] + thresholds[i + 1]) / 2)
+        )
 
     if name == "fixed":
         t = params["value"]
@@ -152,6 +213,7 @@ def choose_threshold(score, positive, strategy: str) -> ThresholdChoice:
             "precision": float(pr[0]),
             "recall": float(rc[0]),
             "f1": float(f[0]),
+            "balanced_accuracy": float(0.5 * (tp_t / max(P, 1) + (N - fp_t) / max(N, 1))),
             "predicted_positive_share": float(pred.mean()),
         }
         return ThresholdChoice(
@@ -183,12 +245,28 @@ def choose_threshold(score, positive, strategy: str) -> ThresholdChoice:
             f"(expected cost {cost[i] / len(score):.4f} per row)"
         )
     if name == "max_f1":
-        i = int(np.argmax(f1))
-        reason = fallback + "maximises F1 on out-of-fold predictions"
-    # threshold halfway to the next lower distinct score, so it is robust to tiny shifts
-    t = (
-        float(thresholds[i])
-        if i + 1 >= len(thresholds)
-        else float((thresholds[i] + thresholds[i + 1]) / 2)
-    )
-    return ThresholdChoice(strategy, t, f"{reason}: threshold {t:.4g} ({describe(i)})", at(i))
+        i = int(np.argmax(f1_objective))
+        reason = fallback + (
+            "maximises the mean F1 over CV folds on out-of-fold predictions"
+            if folds is not None
+            else "maximises F1 on out-of-fold predictions"
+        )
+    rejected = None
+    if degenerate(share[i], balanced[i]):
+        rejected = f"{reason} gave a threshold predicting {share[i]:.0%} positive (balanced accuracy {balanced[i]:.3f})"
+        i = int(np.argmax(bal_objective))
+        reason = "maximises the mean balanced accuracy over CV folds (fallback)"
+        if degenerate(share[i], balanced[i]):
+            # predict the positive class as often as it occurs
+            target = P / max(n, 1)
+            i = int(np.argmin(np.abs(share - target)))
+            reason = "predicts the positive class as often as it occurs (fallback)"
+    t = cut(i)
+    choice = ThresholdChoice(strategy, t, f"{reason}: threshold {t:.4g} ({describe(i)})", at(i))
+    if rejected:
+        choice = dataclasses.replace(
+            choice,
+            fallback=f"rejected: {rejected}",
+            rationale=f"{choice.rationale}; {rejected}, rejected as degenerate",
+        )
+    return choice

@@ -2,6 +2,7 @@
 
 from groupwise.model_selection._plan import (
     HOLDOUTS,
+    NESTED_MAX_GROUPS,
     CVSplits,
     GroupHoldout,
     Holdout,
@@ -17,6 +18,7 @@ from groupwise.model_selection._splitters import ExpandingWindowSplit
 
 __all__ = [
     "HOLDOUTS",
+    "NESTED_MAX_GROUPS",
     "CVSplits",
     "ExpandingWindowSplit",
     "GroupHoldout",

@@ -10,6 +10,14 @@ The plan is a table lookup: the roles give the *kind* (``time``, ``grouped``, ``
 the kind gives a holdout strategy (:class:`TimeHoldout`, :class:`GroupHoldout`,
 :class:`RandomHoldout`) and the cross-validation of the development rows
 (:func:`cv_splits`). The audit previews folds with the same :func:`cv_splits`.
+
+**Few groups.** With fewer than :data:`NESTED_MAX_GROUPS` groups (or distinct time
+points) a holdout holds too few groups for an estimate or an interval to mean much. The
+plan is then *nested* (``scheme="nested"``): an outer loop over all groups (whole-group
+folds; expanding windows for time), each outer training part a plan of its own with inner
+CV, in which selection, tuning and the threshold are redone; every group is scored once by
+a model that never saw it. The plan's own ``folds`` (CV of all rows) select the shipped
+model.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from groupwise.model_selection._splitters import ExpandingWindowSplit
 from groupwise.spec import ResolvedTable, TableSpec
 
 __all__ = [
+    "NESTED_MAX_GROUPS",
     "CVSplits",
     "GroupHoldout",
     "HOLDOUTS",
@@ -41,6 +50,13 @@ __all__ = [
 ]
 
 
+#: Below this many groups (or distinct time points) the evaluation is nested CV over all
+#: groups instead of a holdout (chosen from the coverage study in benchmarks/bench_honesty.py).
+NESTED_MAX_GROUPS = 30
+#: Outer folds of nested evaluation.
+NESTED_OUTER_FOLDS = 5
+
+
 @dataclasses.dataclass(frozen=True)
 class SplitPlan:
     """Where every row goes.
@@ -48,6 +64,9 @@ class SplitPlan:
     Attributes
     ----------
     kind : {"grouped", "time", "random"}
+    scheme : {"holdout", "nested"}
+        ``"nested"``: no holdout; ``outer`` holds one plan per outer fold (its ``dev`` the
+        outer training part with inner ``folds``, its ``holdout`` the outer test part).
     dev : ndarray
         Positions (into the training frame) of the development rows (CV, tuning).
     holdout : ndarray
@@ -70,6 +89,18 @@ class SplitPlan:
     cv_strategy: str
     notes: tuple[str, ...]
     summary: dict[str, Any]
+    scheme: str = "holdout"
+    outer: tuple[SplitPlan, ...] = ()
+
+    @property
+    def nested(self) -> bool:
+        return self.scheme == "nested"
+
+    def evaluated(self) -> np.ndarray:
+        """Positions of the rows the evaluation scores (the holdout, or every outer test part)."""
+        if not self.nested:
+            return self.holdout
+        return np.sort(np.concatenate([o.holdout for o in self.outer]))
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.summary)
@@ -360,23 +391,135 @@ def _describe(table: ResolvedTable, idx) -> dict[str, Any]:
     return out
 
 
-def plan_splits(
-    table: ResolvedTable, *, holdout: float = 0.2, folds: int = 5, seed: int = 42
-) -> SplitPlan:
-    """Plan the holdout and the CV folds for the rows of ``table`` (a resolved table).
+def _units(table: ResolvedTable, kind: str) -> int | None:
+    """Groups (or distinct time points) the evaluation can resample; None for random plans."""
+    if kind == "grouped":
+        return table.n_groups
+    if kind == "time":
+        return int(pd.unique(time_values(table)).size)
+    return None
 
-    Raises :class:`DataError` when the table cannot support an honest split (for
-    example fewer than 3 groups).
+
+def _nested_plan(
+    table: ResolvedTable, kind: str, units: int, *, folds: int, seed: int
+) -> SplitPlan:
+    """Outer folds over all groups (or expanding windows), each a plan with inner CV."""
+    positions = np.arange(table.n)
+    if kind == "grouped":
+        if units < 3:
+            raise DataError(
+                f"Only {units} distinct {table.group_col!r} value(s): a grouped estimate needs at least 3 "
+                "groups. Collect more groups, or drop --group to use row-level splits (the estimate will "
+                "then not reflect new groups)."
+            )
+        k = min(NESTED_OUTER_FOLDS, units)
+        if table.task == "classification":
+            from sklearn.model_selection import StratifiedGroupKFold
+
+            outer = StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(
+                positions, table.y, table.groups
+            )
+        else:
+            from sklearn.model_selection import GroupKFold
+
+            outer = GroupKFold(k, shuffle=True, random_state=seed).split(
+                positions, groups=table.groups
+            )
+        what = f"{k} outer folds of whole {table.group_col!r} groups over all {units} groups"
+    else:
+        k = min(NESTED_OUTER_FOLDS - 1, units - 1)
+        outer = ExpandingWindowSplit(k).split(positions, groups=time_values(table))
+        what = f"{k} expanding outer windows along {table.time_col!r} ({units} time points)"
+    plans = []
+    for tr, te in outer:
+        try:
+            inner = cv_splits(table, tr, folds=folds, seed=seed)
+        except DataError:
+            continue  # an outer training part too small for inner CV (the first time windows)
+        if len(inner.folds) < 2:
+            continue
+        plans.append(
+            SplitPlan(
+                kind=kind, dev=np.sort(tr), holdout=np.sort(te), folds=inner.folds,
+                holdout_strategy="outer test part", cv_strategy=inner.strategy, notes=inner.notes,
+                summary={"train": _describe(table, tr), "test": _describe(table, te)},
+            )
+        )  # fmt: skip
+    if len(plans) < 2:
+        raise DataError(
+            f"Too few {'groups' if kind == 'grouped' else 'time points'} ({units}) for nested "
+            "cross-validation with inner CV: collect more, or use fewer --folds."
+        )
+    cv = cv_splits(table, positions, folds=folds, seed=seed)
+    strategy = (
+        f"none: nested cross-validation ({what}; selection, tuning and the threshold redone in "
+        f"every outer training part), because {units} {'groups' if kind == 'grouped' else 'time points'} "
+        f"are fewer than {NESTED_MAX_GROUPS}"
+    )
+    notes = [
+        f"Every {'group' if kind == 'grouped' else 'later time point'} is scored once by a model that never "
+        "saw it; the shipped model is selected by CV on all rows.",
+        *cv.notes,
+    ]
+    empty = np.array([], dtype=np.int64)
+    summary = {
+        "kind": kind,
+        "scheme": "nested",
+        "holdout_strategy": strategy,
+        "cv_strategy": cv.strategy,
+        "seed": seed,
+        "holdout_fraction": 0.0,
+        "development": _describe(table, positions),
+        "holdout": _describe(table, empty),
+        "outer": [
+            {
+                "fold": i,
+                "train": o.summary["train"],
+                "test": o.summary["test"],
+                "cv_strategy": o.cv_strategy,
+            }
+            for i, o in enumerate(plans)
+        ],
+        "folds": [
+            {"fold": i, "train": _describe(table, tr), "test": _describe(table, te)}
+            for i, (tr, te) in enumerate(cv.folds)
+        ],
+        "notes": notes,
+    }
+    return SplitPlan(
+        kind=kind, dev=positions, holdout=empty, folds=cv.folds, holdout_strategy=strategy,
+        cv_strategy=cv.strategy, notes=tuple(notes), summary=summary, scheme="nested", outer=tuple(plans),
+    )  # fmt: skip
+
+
+def plan_splits(
+    table: ResolvedTable,
+    *,
+    holdout: float = 0.2,
+    folds: int = 5,
+    seed: int = 42,
+    nested_below: int = NESTED_MAX_GROUPS,
+) -> SplitPlan:
+    """Plan the evaluation and the CV folds for the rows of ``table`` (a resolved table).
+
+    With groups (or time points) fewer than ``nested_below`` the plan is nested CV over
+    all of them (``scheme="nested"``); otherwise a holdout of whole groups (or the latest
+    period, or random rows) plus CV of the rest. Raises :class:`DataError` when the table
+    cannot support an honest split (for example fewer than 3 groups).
     """
     if not 0 < holdout < 1:
         raise DataError(f"holdout must be a fraction in (0, 1). Got {holdout!r} instead.")
     kind = plan_kind(table)
+    units = _units(table, kind)
+    if units is not None and units < nested_below:
+        return _nested_plan(table, kind, units, folds=folds, seed=seed)
     held = HOLDOUTS[kind](holdout).split(table, seed)
     cv = cv_splits(table, held.dev, folds=folds, seed=seed)
     dev_pos, hold_pos = held.dev, held.holdout
     notes = [*held.notes, *cv.notes]
     summary = {
         "kind": kind,
+        "scheme": "holdout",
         "holdout_strategy": held.strategy,
         "cv_strategy": cv.strategy,
         "seed": seed,

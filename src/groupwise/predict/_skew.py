@@ -14,13 +14,13 @@ __all__ = ["skew_check"]
 
 def skew_check(run, *, tolerance: float = 1e-9, chunk_rows: int = 100_000) -> dict[str, Any]:
     """Predict the run's ``tables/holdout_input.parquet`` through the file-based prediction
-    path and compare with ``tables/holdout_predictions.parquet`` (recorded in memory at
-    training time).
+    path and compare with the shipped model's predictions recorded in memory at training
+    time (``refit_*`` in ``tables/holdout_predictions.parquet``).
 
     Returns a dict with ``ok``, ``rows``, ``label_mismatches``, ``max_abs_diff`` per score
     column and up to five ``examples`` of differing rows.
     """
-    expected = run.table("holdout_predictions")
+    expected = run.shipped_predictions()
     with tempfile.TemporaryDirectory(prefix="groupwise-skew-") as tmp:
         out = Path(tmp) / "served.parquet"
         run.predictor.predict_file(run.layout.holdout_input, out, chunk_rows=chunk_rows)

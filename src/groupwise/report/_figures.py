@@ -54,13 +54,14 @@ def draw_plots(run) -> list[str]:
             run.metrics.folds(), metric, p, title=f"CV {metric} per candidate", order=order
         ),
     )
-    hold = run.table("holdout_predictions")
+    hold = run.honest_predictions()
+    where = "holdout" if run.scheme == "holdout" else "nested CV"
     if task == "classification":
         classes = run.classes
         labels = [str(c) for c in classes]
         code = {str(c): k for k, c in enumerate(classes)}
         y = hold["y_true"].astype(str).map(code).to_numpy()
-        pred = hold["eval_prediction"].astype(str).map(code).to_numpy()
+        pred = hold["prediction"].astype(str).map(code).to_numpy()
         K = len(classes)
         matrix = np.zeros((K, K), dtype=int)
         np.add.at(matrix, (y, pred), 1)
@@ -73,7 +74,7 @@ def draw_plots(run) -> list[str]:
         attempt("confusion_matrix", lambda p: P.plot_confusion(matrix, labels, p, title=title))
         if K == 2:
             pos = run.positive_code
-            score = hold["eval_score"].to_numpy(dtype=float)
+            score = hold["score"].to_numpy(dtype=float)
             positive = y == pos
             curves = {"holdout": (score, positive)}
             aucs = {"holdout": _binary_metric("roc_auc", score, positive)}
@@ -81,13 +82,13 @@ def draw_plots(run) -> list[str]:
         else:
             curves, aucs, aps = {}, {}, {}
             for k, lab in enumerate(labels):
-                s = hold[f"eval_proba_{classes[k]}"].to_numpy(dtype=float)
+                s = hold[f"proba_{classes[k]}"].to_numpy(dtype=float)
                 curves[lab] = (s, y == k)
                 aucs[lab] = _binary_metric("roc_auc", s, y == k)
                 aps[lab] = _binary_metric("pr_auc", s, y == k)
         attempt("roc", lambda p: P.plot_roc(curves, p, title="ROC curve (holdout)", aucs=aucs))
         attempt(
-            "pr", lambda p: P.plot_pr(curves, p, title="Precision–recall curve (holdout)", aps=aps)
+            "pr", lambda p: P.plot_pr(curves, p, title=f"Precision–recall curve ({where})", aps=aps)
         )
         calibration = run.metrics.threshold_analysis().get("calibration")
         if calibration:
@@ -101,8 +102,8 @@ def draw_plots(run) -> list[str]:
             )
     else:
         y = hold["y_true"].to_numpy(dtype=float)
-        pred = hold["eval_prediction"].to_numpy(dtype=float)
-        attempt("residuals", lambda p: P.plot_residuals(y, pred, p, title="Residuals (holdout)"))
+        pred = hold["prediction"].to_numpy(dtype=float)
+        attempt("residuals", lambda p: P.plot_residuals(y, pred, p, title=f"Residuals ({where})"))
     if layout.feature_importance.exists():
         importance = run.table("feature_importance")
         if len(importance):

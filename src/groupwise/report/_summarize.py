@@ -57,7 +57,10 @@ def summarize_run(run, *, embed_images: bool = True) -> dict[str, Any]:
             if embed_images
             else rel
         )
-        images.append({"name": name, "title": PLOT_TITLES.get(name, name), "src": src, "file": rel})
+        title = PLOT_TITLES.get(name, name)
+        if run.scheme == "nested":
+            title = title.replace("(holdout)", "(nested CV over all groups)")
+        images.append({"name": name, "title": title, "src": src, "file": rel})
 
     def open_(findings):
         return [
@@ -67,6 +70,21 @@ def summarize_run(run, *, embed_images: bool = True) -> dict[str, Any]:
     serious = open_(checks["findings"])
     audit_findings = (audit or {}).get("findings", [])
     accepted = [f for f in [*audit_findings, *checks["findings"]] if f.get("accepted")]
+    ev = run.metrics.evaluation()
+    scheme = ev.get("scheme", "holdout")
+    evaluation = {
+        "scheme": scheme,
+        "label": "holdout" if scheme == "holdout" else "nested CV",
+        "title": "Holdout" if scheme == "holdout" else "Nested cross-validation over all groups",
+        "method": ev.get("method") or run.metrics.bootstrap().get("method", "percentile bootstrap"),
+        "rows": ev.get("rows", meta["split_plan"]["holdout"]["rows"]),
+        "groups": ev.get("groups"),
+        "outer": ev.get("outer", []),
+        "models": (ev.get("models") or "model fitted on the development rows only").capitalize(),
+        "models_short": "the development fit"
+        if scheme == "holdout"
+        else "each outer fold's own selection",
+    }
     choice = run.threshold_choice
     threshold = {**run.metrics.threshold_analysis(), **({} if choice is None else choice.to_dict())}
     return {
@@ -84,7 +102,10 @@ def summarize_run(run, *, embed_images: bool = True) -> dict[str, Any]:
         "metric_columns": _metric_columns(run.task),
         "holdout": holdout,
         "baselines": run.metrics.baselines(),
-        "holdout_warning": few_groups_warning(run.metrics.bootstrap().get("groups")),
+        "holdout_warning": few_groups_warning(run.metrics.bootstrap().get("groups"))
+        if scheme == "holdout"
+        else None,
+        "evaluation": evaluation,
         "threshold": threshold,
         "naive_vs_grouped": run.metrics.naive_vs_grouped(),
         "tuning": run.metrics.tuning(),

@@ -70,6 +70,7 @@ class RunLayout:
     cv_folds = _File("metrics/cv_folds.csv")
     holdout_metrics = _File("metrics/holdout_metrics.json")
     bootstrap_ci = _File("metrics/bootstrap_ci.json")
+    evaluation = _File("metrics/evaluation.json")
     threshold = _File("metrics/threshold.json")
     naive_vs_grouped = _File("metrics/naive_vs_grouped.json")
     baselines = _File("metrics/baselines.json")

@@ -61,6 +61,10 @@ class _Metrics:
     def tuning(self) -> list[dict[str, Any]]:
         return self._json("tuning", [])
 
+    def evaluation(self) -> dict[str, Any]:
+        """How the headline numbers were estimated (scheme, interval method, outer folds)."""
+        return self._json("evaluation", {})
+
     def threshold_analysis(self) -> dict[str, Any]:
         """Calibration and the threshold's applicability (``metrics/threshold.json``)."""
         return self._json("threshold", {})
@@ -138,6 +142,11 @@ class Run:
         """The models directory this run lives in (``<models_dir>/runs/<run_id>``)."""
         return self.path.parent.parent
 
+    @property
+    def scheme(self) -> str:
+        """How the headline numbers were estimated: ``"holdout"`` or ``"nested"``."""
+        return self.run_meta.split_plan.get("scheme", "holdout")
+
     # ----------------------------------------------------------- the decision
     @property
     def threshold_choice(self) -> ThresholdChoice | None:
@@ -182,6 +191,33 @@ class Run:
         """A table of the run (``"holdout_predictions"``, ``"oof_predictions"``, ...)."""
         path = self.layout.path(name)
         return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+    def honest_predictions(self) -> pd.DataFrame:
+        """The evaluation's predictions (every row scored by a model that never saw it):
+        ids, ``prediction``, ``proba_*``/``score``, ``y_true``, the group."""
+        t = self.table("holdout_predictions")
+        if any(c.startswith("refit_") for c in t.columns):  # format 2
+            return t[[c for c in t.columns if not c.startswith("refit_")]]
+        # format 1: the development fit's predictions were prefixed eval_
+        keep = [
+            c for c in t.columns if not c.startswith(("prediction", "proba_", "score", "eval_"))
+        ]
+        return pd.concat(
+            [
+                t[keep],
+                t[[c for c in t.columns if c.startswith("eval_")]].rename(columns=lambda c: c[5:]),
+            ],
+            axis=1,
+        )
+
+    def shipped_predictions(self) -> pd.DataFrame:
+        """The shipped model's predictions of the evaluation rows, as recorded at training
+        (what the serving path must reproduce): ``prediction``, ``proba_*``/``score``."""
+        t = self.table("holdout_predictions")
+        refit = [c for c in t.columns if c.startswith("refit_")]
+        if refit:
+            return t[refit].rename(columns=lambda c: c[len("refit_") :])
+        return t[[c for c in t.columns if c.startswith(("prediction", "proba_")) or c == "score"]]
 
     @property
     def plots(self) -> list[str]:

@@ -43,6 +43,9 @@ class TrainConfig:
         ``min_precision:P``, ``min_recall:R``, ``cost:fp=A,fn=B``.
     holdout : float, default=0.2
         Share of rows (whole groups / latest period) held out for the final report.
+    nested_below : int, default=30
+        With fewer groups (or distinct time points) than this, the evaluation is nested CV
+        over all of them instead of a holdout; 0 always uses a holdout.
     folds : int, default=5
         CV folds (leave-one-group-out when there are fewer groups).
     seed : int, default=42
@@ -81,6 +84,7 @@ class TrainConfig:
     tune_patience: int | None = 10
     threshold: str = "max_f1"
     holdout: float = 0.2
+    nested_below: int = 30
     folds: int = 5
     seed: int = 42
     models_dir: str = "models"
@@ -120,6 +124,9 @@ class TrainConfig:
             )
         parse_threshold_strategy(self.threshold)
         set_("holdout", check_number(self.holdout, "holdout", o, low=0.05, high=0.5))
+        set_(
+            "nested_below", check_number(self.nested_below, "nested_below", o, low=0, integer=True)
+        )
         set_("folds", check_number(self.folds, "folds", o, low=2, high=50, integer=True))
         set_("seed", check_number(self.seed, "seed", o, low=0, integer=True))
         if self.n_jobs is not None:

@@ -16,7 +16,7 @@ from groupwise.estimators._zoo import build_candidate
 from groupwise.evaluation._metrics import MetricSet, metric_names
 from groupwise.spec import ColumnKinds
 
-__all__ = ["CVResult", "Recipe", "fit_recipe", "oof_metricset", "run_cv"]
+__all__ = ["CVResult", "Recipe", "fit_recipe", "oof_metricset", "run_cv", "with_threshold"]
 
 #: Rows of the training fold scored for the train-vs-CV (overfitting) check.
 TRAIN_SCORE_ROWS = 2000
@@ -75,6 +75,8 @@ class CVResult:
     folds: list[dict[str, Any]]
     fit_time: float
     error: str | None = None
+    #: the binary decision threshold this candidate would ship with (chosen on its OOF)
+    threshold: float | None = None
 
     def fold_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.folds)
@@ -184,8 +186,33 @@ def _scores(task, y, out, names, pos) -> dict[str, float]:
 
 
 def oof_metricset(
-    result: CVResult, y: np.ndarray, task: str, pos: int = 1, threshold: float = 0.5
+    result: CVResult, y: np.ndarray, task: str, pos: int = 1, threshold: float | None = None
 ) -> MetricSet:
-    """Metrics of the pooled out-of-fold predictions (rows never tested are left out)."""
+    """Metrics of the pooled out-of-fold predictions (rows never tested are left out), at
+    ``threshold`` (default the candidate's own operating threshold, else 0.5)."""
+    if threshold is None:
+        threshold = result.threshold if result.threshold is not None else 0.5
     tested = result.fold_of_row >= 0
     return MetricSet.from_output(task, y[tested], result.oof[tested], pos=pos, threshold=threshold)
+
+
+def with_threshold(result: CVResult, y: np.ndarray, *, pos: int, strategy: str) -> CVResult:
+    """``result`` with its operating threshold chosen on its own out-of-fold predictions
+    (robust to fold shifts) and every fold's threshold metrics rescored at it."""
+    from groupwise.evaluation._metrics import THRESHOLD_METRICS
+    from groupwise.evaluation._threshold import choose_threshold
+
+    if result.error or result.oof.ndim != 2 or result.oof.shape[1] != 2:
+        return result
+    tested = result.fold_of_row >= 0
+    choice = choose_threshold(
+        result.oof[tested, pos], y[tested] == pos, strategy, folds=result.fold_of_row[tested]
+    )
+    folds = []
+    for row in result.folds:
+        te = result.fold_of_row == row["fold"]
+        ms = MetricSet(
+            "classification", y[te], proba=result.oof[te], pos=pos, threshold=choice.threshold
+        )
+        folds.append({**row, **ms.point([m for m in THRESHOLD_METRICS if m in row])})
+    return dataclasses.replace(result, threshold=choice.threshold, folds=folds)

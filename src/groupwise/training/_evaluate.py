@@ -12,9 +12,9 @@ import pandas as pd
 
 from groupwise._parallel import Executor
 from groupwise.estimators._output import predict_output
-from groupwise.evaluation._bootstrap import bootstrap_ci, paired_bootstrap_difference
 from groupwise.evaluation._calibration import calibration_table, expected_calibration_error
 from groupwise.evaluation._gap import naive_vs_grouped_gap
+from groupwise.evaluation._intervals import interval_method, metric_intervals, paired_interval
 from groupwise.evaluation._learning import learning_curve_plan, learning_curve_table
 from groupwise.evaluation._metrics import MetricSet, metric_names
 from groupwise.evaluation._slices import error_slices
@@ -23,13 +23,20 @@ from groupwise.model_selection import SplitPlan, naive_folds
 from groupwise.training._config import TrainConfig
 from groupwise.training._cv import fit_recipe, run_cv
 from groupwise.training._prepare import BASELINES, Prepared
-from groupwise.training._select import Comparison, Selection, pooled_scores
+from groupwise.training._select import (
+    Comparison,
+    Selection,
+    compare_candidates,
+    pooled_scores,
+    select_model,
+)
 
 __all__ = [
     "HoldoutResult",
     "OperatingPoint",
     "choose_operating_point",
     "evaluate_holdout",
+    "evaluate_nested",
     "learning_curve",
     "naive_vs_grouped",
 ]
@@ -54,7 +61,12 @@ class OperatingPoint:
 
 @dataclasses.dataclass(frozen=True)
 class HoldoutResult:
-    """The development-fit model scored once on the holdout."""
+    """The honest evaluation: models scored on rows they never saw.
+
+    ``scheme="holdout"``: the development fit scored once on the holdout.
+    ``scheme="nested"``: every outer fold's own selection, tuning and threshold, scored on
+    its outer test part; pooled over all of them (``positions``: the rows scored).
+    """
 
     metrics: dict[str, dict[str, float]]
     unit: str
@@ -66,6 +78,21 @@ class HoldoutResult:
     confusion: np.ndarray | None
     slices: pd.DataFrame
     importance: pd.DataFrame | None
+    positions: np.ndarray
+    pred: np.ndarray | None = None  # class codes at each row's threshold (classification)
+    thresholds: np.ndarray | None = None  # each row's threshold (binary)
+    scheme: str = "holdout"
+    method: str = ""
+    outer: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def predicted_positive_share(self) -> float | None:
+        """Share of scored rows predicted positive (binary), at the shipped thresholds."""
+        if self.thresholds is None or self.pred is None:
+            return None
+        return float(np.mean(self.pred == self._pos))
+
+    _pos: int = 1
 
 
 def choose_operating_point(
@@ -95,6 +122,94 @@ def choose_operating_point(
     return OperatingPoint(threshold, calibration)
 
 
+def _codes_at(prep: Prepared, out: np.ndarray, thresholds: np.ndarray | None) -> np.ndarray | None:
+    """Predicted class codes: each row at its own threshold (binary), argmax otherwise."""
+    if prep.task != "classification":
+        return None
+    if prep.n_classes == 2:
+        return np.where(out[:, prep.pos] >= thresholds, prep.pos, 1 - prep.pos)
+    return np.argmax(out, axis=1)
+
+
+def _metricset(prep: Prepared, y, out, codes) -> MetricSet:
+    if prep.task == "classification":
+        return MetricSet("classification", y, proba=out, pred=codes, pos=prep.pos)
+    return MetricSet("regression", y, pred=out)
+
+
+def _finish(
+    prep: Prepared,
+    positions: np.ndarray,
+    out: np.ndarray,
+    thresholds: np.ndarray | None,
+    base_out: dict[str, np.ndarray],
+    base_cv: dict[str, dict[str, float]],
+    importance: pd.DataFrame | None,
+    config: TrainConfig,
+    *,
+    selected: str,
+    scheme: str,
+    outer: tuple[dict[str, Any], ...] = (),
+) -> HoldoutResult:
+    """Intervals, baselines, improvement over the dummy, confusion and slices of scored rows."""
+    table = prep.table
+    y = table.y[positions]
+    groups = table.group_values(positions)
+    codes = _codes_at(prep, out, thresholds)
+    ms = _metricset(prep, y, out, codes)
+    kw = dict(groups=groups, n_resamples=config.bootstrap, seed=config.seed)
+    metrics = metric_intervals(ms, metric_names(prep.task), **kw)
+    baselines, improvement = {}, None
+    for name, bout in base_out.items():
+        bms = _metricset(prep, y, bout, _codes_at(prep, bout, thresholds))
+        baselines[name] = {"cv": base_cv.get(name, {}), "holdout": bms.point()}
+        if name == "dummy" and selected != "dummy":
+            improvement = paired_interval(ms, bms, prep.metric, **kw)
+            improvement["on"] = (
+                "holdout (selected − dummy, same leave-outs)"
+                if scheme == "holdout"
+                else "nested CV over all groups (selected − dummy, same leave-outs)"
+            )
+    confusion = None
+    K = prep.n_classes
+    if prep.task == "classification":
+        confusion = pd.crosstab(
+            pd.Categorical(y, categories=range(K)),
+            pd.Categorical(codes, categories=range(K)),
+            dropna=False,
+        ).to_numpy()
+    slice_cols = ([table.group_col] if table.group_col else []) + list(table.kinds.categorical)[:10]
+    frame = table.frame.iloc[positions].reset_index(drop=True)
+    slices = error_slices(
+        frame, slice_cols, task=prep.task, y=y,
+        proba=out if prep.task == "classification" else None,
+        pred=out if prep.task == "regression" else None,
+        threshold=0.5 if thresholds is None else float(np.median(thresholds)), pos=prep.pos,
+        primary=prep.metric,
+    ) if slice_cols else pd.DataFrame()  # fmt: skip
+    n_groups = None if groups is None else int(pd.unique(groups).size)
+    return HoldoutResult(
+        metrics=metrics, unit="group" if groups is not None else "row", groups=n_groups, y=y, out=out,
+        baselines=baselines, improvement=improvement, confusion=confusion, slices=slices,
+        importance=importance, positions=positions, pred=codes, thresholds=thresholds, scheme=scheme,
+        method=interval_method(groups), outer=outer, _pos=prep.pos,
+    )  # fmt: skip
+
+
+def _importance(model, X, y, prep: Prepared, config: TrainConfig, threads: int):
+    if config.permutation_repeats <= 0:
+        return None
+    from threadpoolctl import threadpool_limits
+
+    from groupwise.explain import permutation_importance_table
+
+    with threadpool_limits(threads):
+        return permutation_importance_table(
+            model, X, y, task=prep.task, metric=prep.metric, n_classes=prep.n_classes,
+            pos=prep.pos, n_repeats=config.permutation_repeats, seed=config.seed,
+        )  # fmt: skip
+
+
 def evaluate_holdout(
     prep: Prepared,
     plan: SplitPlan,
@@ -108,80 +223,125 @@ def evaluate_holdout(
     emit: Callable[[str, Any], None],
 ) -> HoldoutResult:
     """The one and only use of the holdout rows: the selected pipeline and the baselines,
-    fitted on the development rows, with bootstrap intervals over holdout groups (or rows)."""
+    fitted on the development rows, with intervals over holdout groups (or rows)."""
+    if plan.nested:
+        return evaluate_nested(prep, plan, config, executor=executor, progress=progress, emit=emit)
     task, K = prep.task, prep.n_classes
     threads = executor.threads
-    with progress.stage("Holdout evaluation", total=4) as bar:
+    with progress.stage("Holdout evaluation", total=3) as bar:
         dev, hold = prep.dev(plan), prep.holdout(plan)
         model = fit_recipe(selection.recipe, dev.X, dev.y, threads)
         out = predict_output(model, hold.X, task, K)
-        ms = point.metricset(prep, hold.y, out)
         bar.advance()
-        metrics = bootstrap_ci(
-            ms,
-            metric_names(task),
-            groups=hold.groups,
-            n_resamples=config.bootstrap,
-            seed=config.seed,
-        )
-        bar.advance()
-        baselines, dummy_out = {}, None
+        base_out, base_cv = {}, {}
         for name in BASELINES:
             if name not in comparison.results:
                 continue
             est = fit_recipe(comparison.results[name].recipe, dev.X, dev.y, threads)
-            base_out = predict_output(est, hold.X, task, K)
-            if name == "dummy":
-                dummy_out = base_out
-            baselines[name] = {
-                "cv": pooled_scores(prep, dev, comparison.results[name]),
-                "holdout": point.metricset(prep, hold.y, base_out).point(),
-            }
-        improvement = None
-        if dummy_out is not None and selection.selected != "dummy":
-            improvement = paired_bootstrap_difference(
-                ms, point.metricset(prep, hold.y, dummy_out), prep.metric, groups=hold.groups,
-                n_resamples=config.bootstrap, seed=config.seed,
-            )  # fmt: skip
-            improvement["on"] = "holdout (selected − dummy, same resamples)"
-        confusion = None
-        if task == "classification":
-            confusion = pd.crosstab(
-                pd.Categorical(hold.y, categories=range(K)),
-                pd.Categorical(ms.pred, categories=range(K)),
-                dropna=False,
-            ).to_numpy()
-        table = prep.table
-        slice_cols = ([table.group_col] if table.group_col else []) + list(table.kinds.categorical)[
-            :10
-        ]
-        frame_hold = table.frame.iloc[plan.holdout].reset_index(drop=True)
-        slices = error_slices(
-            frame_hold, slice_cols, task=task, y=hold.y,
-            proba=out if task == "classification" else None,
-            pred=out if task == "regression" else None,
-            threshold=point.value, pos=prep.pos, primary=prep.metric,
-        ) if slice_cols else pd.DataFrame()  # fmt: skip
+            base_out[name] = predict_output(est, hold.X, task, K)
+            base_cv[name] = pooled_scores(prep, dev, comparison.results[name])
         bar.advance()
-        importance = None
-        if config.permutation_repeats > 0:
-            from threadpoolctl import threadpool_limits
-
-            from groupwise.explain import permutation_importance_table
-
-            with threadpool_limits(threads):
-                importance = permutation_importance_table(
-                    model, hold.X, hold.y, task=task, metric=prep.metric, n_classes=K,
-                    pos=prep.pos, n_repeats=config.permutation_repeats, seed=config.seed,
-                )  # fmt: skip
+        importance = _importance(model, hold.X, hold.y, prep, config, threads)
         bar.advance()
-    n_groups = None if hold.groups is None else int(pd.unique(hold.groups).size)
-    result = HoldoutResult(
-        metrics=metrics, unit="group" if hold.groups is not None else "row", groups=n_groups,
-        y=hold.y, out=out, baselines=baselines, improvement=improvement, confusion=confusion,
-        slices=slices, importance=importance,
+    thresholds = None if point.threshold is None else np.full(hold.n, point.value)
+    result = _finish(
+        prep, plan.holdout, out, thresholds, base_out, base_cv, importance, config,
+        selected=selection.selected, scheme="holdout",
     )  # fmt: skip
-    emit("holdout", {"metrics": metrics, "unit": result.unit, "groups": n_groups})
+    emit("holdout", {"metrics": result.metrics, "unit": result.unit, "groups": result.groups, "scheme": "holdout", "method": result.method})  # fmt: skip
+    return result
+
+
+class _Prefixed:
+    """Progress whose stage names say which outer fold they belong to."""
+
+    def __init__(self, progress, prefix: str):
+        self._progress, self._prefix = progress, prefix
+
+    def stage(self, name, total=None):
+        return self._progress.stage(f"{self._prefix}{name}", total=total)
+
+
+def evaluate_nested(
+    prep: Prepared,
+    plan: SplitPlan,
+    config: TrainConfig,
+    *,
+    executor: Executor,
+    progress,
+    emit: Callable[[str, Any], None],
+) -> HoldoutResult:
+    """Nested CV: in every outer fold, compare, tune and choose the threshold on its
+    training part only, then score its test part; pooled over all outer folds."""
+    task, K = prep.task, prep.n_classes
+    threads = executor.threads
+    n = prep.table.n
+    out = np.full((n, K), np.nan) if task == "classification" else np.full(n, np.nan)
+    thresholds = np.full(n, np.nan)
+    base_out = {name: out.copy() for name in BASELINES}
+    importances, outer = [], []
+    quiet = lambda name, payload: None  # noqa: E731 - outer folds print no leaderboards
+    for i, o in enumerate(plan.outer):
+        prog = _Prefixed(progress, f"Outer fold {i + 1}/{len(plan.outer)}: ")
+        comparison = compare_candidates(
+            prep, o, config, executor=executor, progress=prog, emit=quiet
+        )
+        selection = select_model(
+            prep, o, comparison, config, executor=executor, progress=prog, emit=quiet
+        )
+        point = choose_operating_point(prep, o, selection, config)
+        dev, test = prep.dev(o), prep.holdout(o)
+        with prog.stage("scoring the outer test part", total=1) as bar:
+            model = fit_recipe(selection.recipe, dev.X, dev.y, threads)
+            out[o.holdout] = predict_output(model, test.X, task, K)
+            thresholds[o.holdout] = point.value
+            for name in BASELINES:
+                if name in comparison.results:
+                    est = fit_recipe(comparison.results[name].recipe, dev.X, dev.y, threads)
+                    base_out[name][o.holdout] = predict_output(est, test.X, task, K)
+            imp = _importance(model, test.X, test.y, prep, config, threads)
+            if imp is not None:
+                importances.append(imp.assign(weight=test.n))
+            bar.advance()
+        outer.append({
+            "fold": i, "selected": selection.selected, "threshold": None if point.threshold is None else point.value,
+            "train_rows": int(dev.n), "test_rows": int(test.n),
+            "test_groups": None if test.groups is None else int(pd.unique(test.groups).size),
+        })  # fmt: skip
+    positions = plan.evaluated()
+    importance = None
+    if importances:
+        allimp = pd.concat(importances)
+        importance = (
+            allimp.groupby("feature")
+            .apply(
+                lambda g: pd.Series(
+                    {
+                        "importance_mean": float(
+                            np.average(g["importance_mean"], weights=g["weight"])
+                        ),
+                        "importance_std": float(
+                            np.sqrt(np.average(g["importance_std"] ** 2, weights=g["weight"]))
+                        ),
+                    }
+                ),
+                include_groups=False,
+            )  # fmt: skip
+            .reset_index()
+            .assign(
+                metric=prep.metric,
+                rows_used=int(allimp.groupby("feature")["rows_used"].sum().iloc[0]),
+            )
+            .sort_values("importance_mean", ascending=False, kind="stable")
+            .reset_index(drop=True)
+        )
+    binary = task == "classification" and K == 2
+    result = _finish(
+        prep, positions, out[positions], thresholds[positions] if binary else None,
+        {k: v[positions] for k, v in base_out.items() if np.isfinite(v[positions]).all()},
+        {}, importance, config, selected="nested", scheme="nested", outer=tuple(outer),
+    )  # fmt: skip
+    emit("holdout", {"metrics": result.metrics, "unit": result.unit, "groups": result.groups, "scheme": "nested", "method": result.method, "outer": outer})  # fmt: skip
     return result
 
 

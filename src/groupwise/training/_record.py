@@ -58,7 +58,10 @@ def model_checks(
         task=prep.task, metric=prep.metric, selected=selection.selected,
         cv=selection.cv_scores(prep.metric), folds=selection.fold_table(), holdout=holdout.metrics,
         improvement_over_dummy=holdout.improvement, naive_vs_grouped=gap,
-        importance=holdout.importance, calibration=point.calibration, holdout_groups=holdout.groups,
+        importance=holdout.importance, calibration=point.calibration,
+        holdout_groups=holdout.groups if holdout.scheme == "holdout" else None,
+        scheme=holdout.scheme, threshold=point.threshold,
+        evaluated_positive_share=holdout.predicted_positive_share,
     )  # fmt: skip
     outcome = run_checks([c() for c in MODEL_CHECKS], ctx)
     findings = tuple(Acceptances(config.accept).apply(outcome.findings))
@@ -77,26 +80,44 @@ def _jsonable(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _bootstrap_note(holdout: HoldoutResult) -> str:
+def _interval_note(holdout: HoldoutResult) -> str:
+    what = "holdout" if holdout.scheme == "holdout" else "nested-CV"
     if holdout.unit != "group":
-        return "resamples rows with replacement (treats rows as independent)"
-    note = f"resamples the {holdout.groups} holdout groups with replacement"
-    if holdout.groups < MIN_BOOTSTRAP_GROUPS:
-        note += f"; with fewer than {MIN_BOOTSTRAP_GROUPS} groups the interval understates the uncertainty"
+        return f"{holdout.method} ({what} rows treated as independent)"
+    note = f"{holdout.method}, over the {holdout.groups} {what} groups"
+    if holdout.scheme == "holdout" and holdout.groups < MIN_BOOTSTRAP_GROUPS:
+        note += f"; with fewer than {MIN_BOOTSTRAP_GROUPS} groups the interval is wide and rests on few groups"
     return note
+
+
+def _honest(table, out: np.ndarray, codes: np.ndarray | None) -> dict[str, Any]:
+    """Output columns of the honest predictions (at each row's own threshold)."""
+    if table.task != "classification":
+        return {"prediction": out}
+    cols: dict[str, Any] = {"prediction": table.label(codes)}
+    for k, label in enumerate(table.classes):
+        cols[f"proba_{label}"] = out[:, k]
+    if table.n_classes == 2:
+        cols["score"] = out[:, table.pos]
+    return cols
 
 
 def _tables(o: Outcome, predictor: Predictor) -> dict[str, pd.DataFrame]:
     table, plan, sel = o.prep.table, o.plan, o.selection
     ids = list(table.id_cols)
     features = list(table.features)
-    frame_hold = table.frame.iloc[plan.holdout].reset_index(drop=True)
-    X_hold = table.X.iloc[plan.holdout].reset_index(drop=True)
-    reference = predictor.predict_features(X_hold, ids=frame_hold[ids] if ids else None)
-    evaluated = predictor.format(o.holdout.out).add_prefix("eval_")
+    positions = o.holdout.positions
+    frame_hold = table.frame.iloc[positions].reset_index(drop=True)
+    X_hold = table.X.iloc[positions].reset_index(drop=True)
+    # the shipped model's predictions of these rows, as the serving path must reproduce them
+    refit = predictor.predict_features(X_hold).add_prefix("refit_")
+    honest = pd.DataFrame(_honest(table, o.holdout.out, o.holdout.pred))
+    lead = {c: frame_hold[c].to_numpy() for c in ids}
     extra = {"y_true": table.label(o.holdout.y)}
     if table.group_col:
         extra[table.group_col] = frame_hold[table.group_col].to_numpy()
+    if o.holdout.thresholds is not None:
+        extra["threshold"] = o.holdout.thresholds
     dev_frame = table.frame.iloc[plan.dev].reset_index(drop=True)
     res = sel.result
     tested = res.fold_of_row >= 0
@@ -108,7 +129,9 @@ def _tables(o: Outcome, predictor: Predictor) -> dict[str, pd.DataFrame]:
         oof.insert(0, c, dev_frame[c].to_numpy()[tested])
     out = {
         "holdout_input": frame_hold[ids + features],
-        "holdout_predictions": pd.concat([reference, pd.DataFrame(extra), evaluated], axis=1),
+        "holdout_predictions": pd.concat(
+            [pd.DataFrame(lead), honest, pd.DataFrame(extra), refit], axis=1
+        ),
         "oof_predictions": oof,
         "cv_leaderboard_csv": sel.leaderboard,
         "cv_folds": sel.fold_table(),
@@ -138,15 +161,31 @@ def _documents(o: Outcome, config: TrainConfig) -> dict[str, Any]:
         },
         "holdout_metrics": h.metrics,
         "bootstrap_ci": {
-            "n_resamples": config.bootstrap,
             "level": 0.95,
             "unit": h.unit,
+            "method": h.method,
+            "scheme": h.scheme,
+            "n_resamples": config.bootstrap if h.unit == "row" else None,
             "seed": config.seed,
-            "method": "percentile",
-            "note": _bootstrap_note(h),
+            "note": _interval_note(h),
             "groups": h.groups,
             "metrics": h.metrics,
-        },  # fmt: skip
+        },
+        "evaluation": {
+            "scheme": h.scheme,
+            "method": h.method,
+            "rows": int(len(h.positions)),
+            "groups": h.groups,
+            "models": "each row is scored by a model fitted without it: "
+            + (
+                "the development fit (the selected pipeline refitted on the development rows)"
+                if h.scheme == "holdout"
+                else "its outer fold's own selection, tuning and threshold"
+            ),
+            "shipped_model": "the selected pipeline refitted on every row with a target",
+            "predicted_positive_share": h.predicted_positive_share,
+            "outer": list(h.outer),
+        },
         "threshold": threshold,
         "naive_vs_grouped": o.naive_vs_grouped
         or {"applies": False, "reason": "no group column, or naive CV disabled"},

@@ -23,7 +23,7 @@ from groupwise.evaluation._slices import is_better, meaningful_delta
 from groupwise.exceptions import DataError, GroupwiseWarning
 from groupwise.model_selection import SplitPlan
 from groupwise.training._config import TrainConfig
-from groupwise.training._cv import CVResult, Recipe, oof_metricset, run_cv
+from groupwise.training._cv import CVResult, Recipe, oof_metricset, run_cv, with_threshold
 from groupwise.training._prepare import BASELINES, Prepared, Rows
 
 __all__ = ["Comparison", "Selection", "compare_candidates", "select_model"]
@@ -87,6 +87,8 @@ def leaderboard(
     for label, res in results.items():
         folds = res.fold_frame()
         row = {"candidate": label, "model": res.recipe.name, "tuned": bool(tuned.get(label, False))}
+        if prep.task == "classification" and prep.n_classes == 2:
+            row["threshold"] = res.threshold
         pooled = pooled_scores(prep, dev, res)
         for m in names:
             row[m] = pooled[m]
@@ -109,9 +111,19 @@ def leaderboard(
     return board
 
 
+def operating(results: Mapping[str, CVResult], prep: Prepared, dev: Rows, strategy: str):
+    """Every binary candidate at its own operating threshold (the one it would ship with)."""
+    if prep.task != "classification" or prep.n_classes != 2:
+        return dict(results)
+    return {
+        k: with_threshold(r, dev.y, pos=prep.pos, strategy=strategy) for k, r in results.items()
+    }
+
+
 def compare_candidates(
     prep: Prepared,
     plan: SplitPlan,
+    config: TrainConfig,
     *,
     executor: Executor,
     progress,
@@ -138,7 +150,9 @@ def compare_candidates(
             stacklevel=2,
         )
         emit("candidate_failed", {"candidate": label, "error": error})
-    results = {label: res for label, res in results.items() if not res.error}
+    results = operating(
+        {label: res for label, res in results.items() if not res.error}, prep, dev, config.threshold
+    )
     board = leaderboard(prep, dev, results)
     emit("leaderboard", board)
     return Comparison(results, board, failed)
@@ -180,7 +194,7 @@ def select_model(
                 tr = tune(
                     base.recipe, dev.X, dev.y, plan.folds, metric=prep.metric, n_classes=prep.n_classes,
                     pos=prep.pos, n_trials=per, timeout=config.tune_timeout, patience=config.tune_patience,
-                    seed=config.seed, executor=executor, progress=bar,
+                    seed=config.seed, executor=executor, progress=bar, threshold=config.threshold,
                 )  # fmt: skip
             improved = tr.best_result is not None and is_better(
                 prep.metric, tr.best_score, base_score, min_delta=meaningful_delta(base_score)
@@ -203,10 +217,10 @@ def select_model(
                     base.recipe, params={**base.recipe.params, **tr.best_params}
                 )
                 # re-run the best configuration with train scores for the leaderboard
-                results[label] = run_cv(
+                results.update(operating(run_cv(
                     {label: recipe}, dev.X, dev.y, plan.folds, task=prep.task,
                     n_classes=prep.n_classes, pos=prep.pos, executor=executor,
-                )[label]  # fmt: skip
+                ), prep, dev, config.threshold))  # fmt: skip
                 tuned_flags[label] = True
         board = leaderboard(prep, dev, results, tuned_flags)
         emit("leaderboard", board)

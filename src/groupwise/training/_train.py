@@ -100,12 +100,13 @@ def train(
     t0, started = time.perf_counter(), dt.datetime.now(dt.UTC)
     prep = prepare(df, spec, config, candidates=candidates, dataset_path=dataset_path)
     report = timed("audit", audit_table, prep, config, progress=progress, emit=emit)
-    plan = timed("plan", plan_splits, prep.table, holdout=config.holdout, folds=config.folds, seed=config.seed)  # fmt: skip
+    plan = timed("plan", plan_splits, prep.table, holdout=config.holdout, folds=config.folds, seed=config.seed, nested_below=config.nested_below)  # fmt: skip
     emit("plan", plan)
-    comparison = timed("candidates", compare_candidates, prep, plan, emit=emit, **run)
+    comparison = timed("candidates", compare_candidates, prep, plan, config, emit=emit, **run)
     selection = timed("tuning", select_model, prep, plan, comparison, config, emit=emit, **run)
     point = timed("threshold", choose_operating_point, prep, plan, selection, config)
-    holdout = timed("holdout", evaluate_holdout, prep, plan, comparison, selection, point, config, emit=emit, **run)  # fmt: skip
+    # the holdout once, or, with few groups, nested CV over all of them
+    holdout = timed("evaluation", evaluate_holdout, prep, plan, comparison, selection, point, config, emit=emit, **run)  # fmt: skip
     gap = timed("naive_vs_grouped", naive_vs_grouped, prep, plan, selection, point, config, **run)
     curve = timed("learning_curve", learning_curve, prep, plan, selection, point, config, **run)
     checks = timed("model_checks", model_checks, prep, selection, point, holdout, gap, config)

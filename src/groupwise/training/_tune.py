@@ -16,9 +16,9 @@ import numpy as np
 
 from groupwise._parallel import Executor, LocalExecutor
 from groupwise.estimators._zoo import CANDIDATES
-from groupwise.evaluation._metrics import GREATER_IS_BETTER
+from groupwise.evaluation._metrics import GREATER_IS_BETTER, THRESHOLD_METRICS
 from groupwise.evaluation._slices import is_better, meaningful_delta
-from groupwise.training._cv import CVResult, Recipe, oof_metricset, run_cv
+from groupwise.training._cv import CVResult, Recipe, oof_metricset, run_cv, with_threshold
 
 __all__ = ["TuneResult", "tune"]
 
@@ -66,6 +66,7 @@ def tune(
     seed: int,
     executor: Executor | None = None,
     progress=None,
+    threshold: str = "max_f1",
 ) -> TuneResult:
     """Search the candidate's space; each trial is scored on the pooled OOF ``metric``.
 
@@ -109,6 +110,8 @@ def tune(
         ]
         results = executor.map(_trial_cv, tasks)
         for trial, p, result in zip(batch, params, results, strict=True):
+            if n_classes == 2 and metric in THRESHOLD_METRICS and not result.error:
+                result = with_threshold(result, y, pos=pos, strategy=threshold)
             score = (
                 np.nan
                 if result.error
