@@ -176,6 +176,16 @@ def machine() -> dict:
     }
 
 
+def code_version() -> str:
+    """A short hash of groupwise's source files: a cache key that changes with the code."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted((HERE.parent / "src" / "groupwise").rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def fmt_bytes(n: float | None) -> str:
     if n is None:
         return "—"
