@@ -72,9 +72,33 @@ def limit_threads(estimator: Any, threads: int) -> Any:
     return estimator
 
 
-def _run_task(fn: Callable, task: Any, threads: int) -> Any:
+_WATCHED: dict[str, int] = {}
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker process: exit as soon as ``parent`` is gone (killed with -9, say), so
+    that no worker outlives the command that started it. Started once per process."""
+    import threading
+    import time
+
+    if os.getpid() == parent or _WATCHED.get("parent") == parent:
+        return
+    _WATCHED["parent"] = parent
+
+    def watch():
+        while True:
+            if os.getppid() != parent:
+                os._exit(0)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, name="groupwise-parent-watch", daemon=True).start()
+
+
+def _run_task(fn: Callable, task: Any, threads: int, parent: int | None = None) -> Any:
     from threadpoolctl import threadpool_limits
 
+    if parent is not None:
+        _watch_parent(parent)
     with threadpool_limits(limits=threads):
         return fn(task, threads)
 
@@ -151,7 +175,8 @@ class LocalExecutor:
         runner = Parallel(
             n_jobs=workers, backend="loky", return_as="generator_unordered", max_nbytes="1M"
         )
-        jobs = (delayed(_run_task)(indexed, (i, t), threads) for i, t in enumerate(tasks))
+        parent = os.getpid()
+        jobs = (delayed(_run_task)(indexed, (i, t), threads, parent) for i, t in enumerate(tasks))
         for i, res in runner(jobs):
             results[i] = res
             if on_done:

@@ -12,22 +12,27 @@ the mistake: what was expected, what came in, and how to fix it.
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable
 
 __all__ = [
+    "BrokenRunError",
     "ColumnNotFoundError",
     "ConfigError",
     "DataError",
+    "EnvironmentFault",
     "FileFormatError",
     "GroupwiseError",
     "GroupwiseWarning",
     "InputFileNotFoundError",
     "MissingDependencyError",
     "ModelIntegrityError",
+    "RegistryError",
     "RunNotFoundError",
     "SchemaViolationError",
     "SpecError",
     "did_you_mean",
+    "environment_errno",
 ]
 
 
@@ -93,6 +98,25 @@ class RunNotFoundError(GroupwiseError, FileNotFoundError):
     """A run directory or the registry pointer cannot be found."""
 
 
+class RegistryError(GroupwiseError):
+    """The run was written, but ``registry/latest.txt`` could not be updated."""
+
+    def __init__(self, message: str, *, run_id: str | None = None):
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class BrokenRunError(FileFormatError):
+    """A run directory is incomplete or one of its files cannot be read."""
+
+
+class EnvironmentFault(GroupwiseError, OSError):
+    """The machine refused a read or write (disk full, read-only, permissions, path too long).
+
+    Not a bug and not bad data: the message names the path and what to change.
+    """
+
+
 class GroupwiseWarning(UserWarning):
     """Something the user should know about that does not stop the work."""
 
@@ -113,3 +137,25 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
         return f" Did you mean {lowered[str(name).lower()]!r}?"
     close = difflib.get_close_matches(str(name), candidates, n=1, cutoff=0.6)
     return f" Did you mean {close[0]!r}?" if close else ""
+
+
+#: errno values that are the machine refusing, not a bug: disk full, read-only, permissions,
+#: quota, a path that is too long or has a file where a directory should be.
+ENVIRONMENT_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.ENAMETOOLONG,
+     errno.EISDIR, errno.ENOTDIR, errno.EFBIG, errno.EIO, errno.EEXIST, errno.ENOENT}
+)  # fmt: skip
+
+
+def environment_errno(exc: BaseException) -> int | None:
+    """The errno of an OSError that is an environment fault, else None (pyarrow puts it in
+    the message: ``[Errno 28] ...``)."""
+    if not isinstance(exc, OSError):
+        return None
+    code = exc.errno
+    if code is None:
+        import re
+
+        m = re.search(r"\[Errno (\d+)\]", str(exc))
+        code = int(m.group(1)) if m else None
+    return code if code in ENVIRONMENT_ERRNOS else None

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import math
@@ -22,7 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from groupwise.exceptions import DataError, FileFormatError, InputFileNotFoundError
+from groupwise.exceptions import (
+    DataError,
+    EnvironmentFault,
+    FileFormatError,
+    GroupwiseError,
+    InputFileNotFoundError,
+    environment_errno,
+)
 
 __all__ = [
     "atomic_path",
@@ -30,11 +38,15 @@ __all__ = [
     "read_json",
     "read_parquet_metadata",
     "read_table",
+    "same_file",
+    "check_outputs",
+    "check_writable",
     "sha256_file",
     "table_fingerprint",
     "table_columns",
     "table_format",
     "iter_table_chunks",
+    "json_bytes",
     "to_jsonable",
     "write_bytes",
     "write_json",
@@ -120,10 +132,21 @@ def read_table(
     if p.stat().st_size == 0:
         raise DataError(f"Input file {str(p)!r} is empty (0 bytes); expected a {fmt} table.")
     try:
+        _check_unique(_header(p, fmt), p)
         if fmt == "parquet":
-            return pd.read_parquet(p, columns=list(columns) if columns is not None else None)
+            return pd.read_parquet(
+                p,
+                columns=list(columns) if columns is not None else None,
+                page_checksum_verification=True,
+            )
         sep = "\t" if fmt == "tsv" else ","
         return pd.read_csv(p, sep=sep, usecols=columns, dtype=dtype, low_memory=False)
+    except GroupwiseError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            f"Input file {str(p)!r} has no columns; expected a {fmt} table with a header row."
+        ) from None
     except (KeyError, ValueError) as exc:
         if columns is not None and ("not in" in str(exc) or "do not match" in str(exc)):
             from groupwise.exceptions import ColumnNotFoundError
@@ -132,10 +155,6 @@ def read_table(
                 f"Some of the requested columns are not in {str(p)!r}: {exc}"
             ) from None
         raise FileFormatError(_parse_message(p, fmt, exc)) from None
-    except pd.errors.EmptyDataError:
-        raise DataError(
-            f"Input file {str(p)!r} has no columns; expected a {fmt} table with a header row."
-        ) from None
     except Exception as exc:  # pyarrow and the csv parser raise many types
         if _is_parse_error(exc):
             raise FileFormatError(_parse_message(p, fmt, exc)) from None
@@ -143,9 +162,44 @@ def read_table(
 
 
 def _is_parse_error(exc: Exception) -> bool:
+    import gzip
+    import zlib
+
     import pyarrow as pa
 
-    return isinstance(exc, (pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, OSError))
+    return isinstance(
+        exc,
+        (
+            pa.ArrowException, pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError,
+            gzip.BadGzipFile, zlib.error,
+        ),
+    )  # fmt: skip
+
+
+def _header(p: Path, fmt: str) -> list[str]:
+    """The column names as the file spells them (duplicates kept)."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(p).names)
+    import csv
+    import gzip
+
+    opener = gzip.open if p.name.lower().endswith(".gz") else open
+    with opener(p, "rt", encoding="utf-8", newline="") as fh:
+        row = next(csv.reader(fh, delimiter="\t" if fmt == "tsv" else ","), [])
+    return [c.strip() for c in row]
+
+
+def _check_unique(names: Sequence[str], p: Path) -> None:
+    from collections import Counter
+
+    dup = [n for n, k in Counter(names).items() if k > 1]
+    if dup:
+        raise DataError(
+            f"Column name(s) {', '.join(map(repr, dup))} appear more than once in {str(p)!r}; "
+            "a column must be named once. Rename or drop the duplicates."
+        )
 
 
 def _parse_message(p: Path, fmt: str, exc: Exception) -> str:
@@ -162,14 +216,15 @@ def table_columns(path: str | os.PathLike) -> list[str]:
     if p.stat().st_size == 0:
         raise DataError(f"Input file {str(p)!r} is empty (0 bytes); expected a {fmt} table.")
     try:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            return list(pq.read_schema(p).names)
-        sep = "\t" if fmt == "tsv" else ","
-        return list(pd.read_csv(p, sep=sep, nrows=0).columns)
+        names = _header(p, fmt)
+        if not names:
+            raise pd.errors.EmptyDataError
+        _check_unique(names, p)
+        return names
     except pd.errors.EmptyDataError:
         raise DataError(f"Input file {str(p)!r} has no header row.") from None
+    except DataError:
+        raise
     except Exception as exc:
         if _is_parse_error(exc) or isinstance(exc, ValueError):
             raise FileFormatError(_parse_message(p, fmt, exc)) from None
@@ -216,7 +271,7 @@ def iter_table_chunks(
 
             # pre_buffer=False keeps memory at one batch: with pre-buffering the
             # reader holds on to every row group it has read
-            pf = pq.ParquetFile(p, pre_buffer=False)
+            pf = pq.ParquetFile(p, pre_buffer=False, page_checksum_verification=True)
             for batch in pf.iter_batches(
                 batch_size=chunk_rows, columns=list(columns) if columns is not None else None
             ):
@@ -235,11 +290,87 @@ def iter_table_chunks(
         raise
 
 
+#: The subset that can only be about the write itself (raised while writing a file).
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG, errno.EIO})
+#: A temporary file whose writer holds no lock and that is older than this is abandoned.
+_STALE_TEMP_SECONDS = 10.0
+
+
+def write_fault(path: str | os.PathLike, exc: OSError) -> EnvironmentFault:
+    """The one-paragraph message for a write the machine refused."""
+    code = environment_errno(exc)
+    advice = {
+        errno.ENOSPC: "The disk is full: free some space or write somewhere else.",
+        errno.EDQUOT: "The disk quota is used up: free some space or write somewhere else.",
+        errno.EROFS: "The file system is read-only: write somewhere else.",
+        errno.EACCES: "Permission denied: write somewhere you may write, or fix the permissions.",
+        errno.EPERM: "Permission denied: write somewhere you may write, or fix the permissions.",
+        errno.ENAMETOOLONG: "The path is too long for the file system: choose a shorter one.",
+        errno.EISDIR: "The path is a directory: give a file name.",
+        errno.ENOTDIR: "A part of the path is a file, not a directory: choose another path.",
+        errno.EEXIST: "A part of the path is a file, not a directory: choose another path.",
+    }.get(code, "Check the path and the disk.")
+    what = exc.strerror or str(exc)
+    return EnvironmentFault(
+        f"Cannot write {str(path)!r}: {what}. {advice} Nothing was written there."
+    )
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Fail early, before any work, when ``path`` cannot be written: it is a directory, a
+    part of it is a file, or the disk refuses a probe file next to it. Creates missing
+    parent directories."""
+    dest = Path(path)
+    if dest.is_dir():
+        raise DataError(
+            f"The output path {str(dest)!r} is a directory; give a file name inside it."
+        )
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".probe", dir=dest.parent)
+        try:
+            os.write(fd, b"groupwise")
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        if environment_errno(exc) is None:
+            raise
+        raise write_fault(dest, exc) from None
+    return dest
+
+
+def _clean_stale_temps(dest: Path) -> None:
+    """Remove ``.<name>.*.tmp`` siblings of ``dest`` left by writers that were killed."""
+    import fcntl
+    import glob
+    import time
+
+    now = time.time()
+    for tmp in dest.parent.glob(f".{glob.escape(dest.name)}.*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime < _STALE_TEMP_SECONDS:
+                continue
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its writer is alive
+            finally:
+                os.close(fd)
+            tmp.unlink()
+        except OSError:
+            continue
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
 
-    On any exception the temporary file is removed and ``path`` is left as it was.
+    On any exception the temporary file is removed and ``path`` is left as it was. The
+    temporary file is locked while it is written; temporary files of writers that were
+    killed (no lock held) are removed the next time the same path is written. A write
+    the machine refuses (disk full, read-only, ...) raises :class:`EnvironmentFault`.
 
     Examples
     --------
@@ -250,22 +381,68 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     >>> (d / "out.txt").read_text()
     'done'
     """
+    import fcntl
+
     dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
+    if dest.is_dir():
+        raise DataError(
+            f"The output path {str(dest)!r} is a directory; give a file name inside it."
+        )
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _clean_stale_temps(dest)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    except OSError as exc:
+        if environment_errno(exc) is None:
+            raise
+        raise write_fault(dest, exc) from None
     tmp = Path(tmp_name)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield tmp
         # mkstemp creates 0600 files; give the result the permissions of a normal new file
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             tmp.unlink()
+        if environment_errno(exc) in WRITE_ERRNOS and not isinstance(exc, GroupwiseError):
+            raise write_fault(dest, exc) from None
         raise
+    finally:
+        os.close(fd)
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True when ``a`` and ``b`` name the same file: equal after resolving symbolic links,
+    or hard links to one inode."""
+    pa_, pb = Path(a), Path(b)
+    try:
+        if pa_.resolve() == pb.resolve():
+            return True
+        return pa_.exists() and pb.exists() and os.path.samefile(pa_, pb)
+    except OSError:
+        return False
+
+
+def check_outputs(
+    inputs: Mapping[str, str | os.PathLike], outputs: Mapping[str, str | os.PathLike]
+) -> None:
+    """Refuse when a path a command will write is one of its inputs (or a link to one).
+
+    ``inputs`` and ``outputs`` map a description ("the input", "the violations report")
+    to a path. Raises :class:`DataError` naming both.
+    """
+    for out_name, out_path in outputs.items():
+        for in_name, in_path in inputs.items():
+            if same_file(out_path, in_path):
+                raise DataError(
+                    f"{out_name[0].upper()}{out_name[1:]} {str(out_path)!r} is the input "
+                    f"{str(in_path)!r} ({in_name}); writing it would destroy the input. "
+                    "Choose another output path."
+                )
 
 
 def write_table(
@@ -293,7 +470,7 @@ def write_table(
                     for k, v in metadata.items()
                 }
                 table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
-            pq.write_table(table, tmp)
+            pq.write_table(table, tmp, write_page_checksum=True)
         else:
             sep = "\t" if fmt == "tsv" else ","
             compression = "gzip" if dest.name.lower().endswith(".gz") else None
@@ -345,19 +522,24 @@ def to_jsonable(obj: Any) -> Any:
     return str(obj)
 
 
+def json_bytes(obj: Any, *, indent: int = 2) -> bytes:
+    """``obj`` as strict JSON text in UTF-8 (what :func:`write_json` writes)."""
+    text = json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
 def write_json(obj: Any, path: str | os.PathLike, *, indent: int = 2) -> Path:
     """Write ``obj`` as strict JSON (sorted keys off, UTF-8), atomically."""
-    text = json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False, allow_nan=False)
-    return write_text(text + "\n", path)
+    return write_bytes(json_bytes(obj, indent=indent), path)
 
 
 def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON file written by :func:`write_json`."""
     p = _existing_file(path)
     try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise FileFormatError(f"{str(p)!r} is not valid JSON: {exc}.") from None
+        return json.loads(p.read_bytes().decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"{str(p)!r} is not valid UTF-8 JSON: {exc}.") from None
 
 
 def write_text(text: str, path: str | os.PathLike) -> Path:

@@ -26,8 +26,10 @@ __all__ = [
     "ColumnKinds",
     "ResolvedTable",
     "TableSpec",
+    "OUTPUT_COLUMNS",
     "column_kind",
     "infer_task",
+    "unsupported_values",
 ]
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,8 @@ GROUP_KINDS = ("batch", "unit")
 MAX_CLASSES_AUTO = 10
 #: The one label of rows without a group value: together they form one group.
 MISSING_GROUP = "(missing)"
+#: Columns of a prediction output; an id column may not take one of these names (nor proba_*).
+OUTPUT_COLUMNS = ("prediction", "score")
 #: The kinds a feature column can have, in the one vocabulary every stage uses.
 KINDS = ("numeric", "bool", "categorical", "datetime")
 
@@ -131,6 +135,13 @@ class TableSpec:
                     f"The {name!r} parameter of TableSpec must be a column name or None. "
                     f"Got {value!r} instead."
                 )
+        reserved = [c for c in self.id_cols if c in OUTPUT_COLUMNS or c.startswith("proba_")]
+        if reserved:
+            raise SpecError(
+                f"Id column {reserved[0]!r} has the name of a prediction output column "
+                f"({', '.join(OUTPUT_COLUMNS)}, proba_<class>); predictions could not hold both. "
+                "Rename the column before training."
+            )
         roles = self.roles()
         seen: dict[str, str] = {}
         for role, cols in roles.items():
@@ -197,6 +208,12 @@ class TableSpec:
         """
         if not isinstance(df, pd.DataFrame):
             raise DataError(f"Expected a pandas DataFrame. Got {type(df).__name__} instead.")
+        duplicated = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+        if duplicated:
+            raise DataError(
+                f"Column name(s) {', '.join(map(repr, duplicated))} appear more than once in the "
+                "table; a column must be named once. Rename or drop the duplicates."
+            )
         self.check_columns(df.columns)
         if len(df) == 0:
             raise DataError("The table has no rows; expected at least one row of data.")
@@ -207,7 +224,19 @@ class TableSpec:
                 f"{', '.join(repr(c) for c in self.non_feature_columns)}. "
                 "Check the roles you gave (--id, --group, --time, --drop)."
             )
+        for c in (*features, *self.id_cols, self.group_col, self.time_col):
+            if c is not None and (what := unsupported_values(df[c])):
+                raise DataError(
+                    f"Column {c!r} holds {what}, which groupwise cannot use as a table value. "
+                    "Expected numbers, booleans, text or dates in every column: decode bytes to "
+                    "text, flatten lists and structs into columns of their own, or drop the "
+                    "column (--drop)."
+                )
         y = df[self.target]
+        if what := unsupported_values(y):
+            raise DataError(
+                f"The target column {self.target!r} holds {what}; expected numbers, booleans or text."
+            )
         n_missing = int(y.isna().sum())
         if n_missing == len(y):
             raise DataError(
@@ -314,6 +343,43 @@ def resolve_pos_label(y: pd.Series, pos_label=None):
         if counts.nunique() > 1
         else sorted(labels, key=str)[-1]
     )
+
+
+def unsupported_values(s: pd.Series) -> str | None:
+    """What makes a column unusable as a table value (bytes, lists, structs), or None.
+
+    Examples
+    --------
+    >>> print(unsupported_values(pd.Series([b"a", b"b"])))
+    bytes (e.g. b'a')
+    >>> unsupported_values(pd.Series(["a", 1])) is None
+    True
+    """
+    dtype = s.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        t = dtype.pyarrow_dtype
+        if pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t):
+            return f"values of Arrow type {t}"
+        return None
+    if not pd.api.types.is_object_dtype(dtype):
+        return None
+    inferred = pd.api.types.infer_dtype(s, skipna=True)
+    if inferred not in ("bytes", "mixed"):
+        return None
+    names = {bytes: "bytes", bytearray: "bytes", list: "lists", tuple: "lists", set: "sets",
+             dict: "structs (dicts)", np.ndarray: "arrays"}  # fmt: skip
+    for v in s.dropna().to_numpy(dtype=object):
+        kind = names.get(type(v))
+        if kind is not None:
+            return f"{kind} (e.g. {_short_repr(v)})"
+    return None
+
+
+def _short_repr(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def column_kind(s: pd.Series) -> str:

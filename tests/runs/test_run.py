@@ -4,7 +4,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from groupwise.exceptions import FileFormatError
+from groupwise.exceptions import FileFormatError, GroupwiseWarning
 from groupwise.runs import Run, RunLayout
 
 
@@ -19,6 +19,7 @@ def _as_format_1(run_dir):
     layout.meta.write_text(json.dumps(meta))
     analysis = json.loads(layout.threshold.read_text())
     layout.threshold.write_text(json.dumps({**analysis, **choice}))
+    (run_dir / "manifest.json").unlink()  # format 1 had none
 
 
 def test_run_accessors_read_the_run_files(small_run):
@@ -42,11 +43,23 @@ def test_format_1_run_directories_still_load_and_predict(small_run, tmp_path):
     old = tmp_path / run.path.name
     shutil.copytree(run.path, old)
     _as_format_1(old)
-    again = Run(old)
+    with pytest.warns(GroupwiseWarning, match="no manifest.json"):
+        again = Run(old)
     assert again.run_meta.format_version == 1
     assert again.threshold == pytest.approx(run.threshold)
     hi = again.table("holdout_input")
     pd.testing.assert_frame_equal(again.predict(hi), run.predict(hi))
+
+
+def _write_meta(run_dir, meta):
+    """Replace run_meta.json and recompute the manifest's checksums."""
+    import hashlib
+
+    (run_dir / "run_meta.json").write_text(json.dumps(meta))
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    for rel in manifest["files"]:
+        manifest["files"][rel] = hashlib.sha256((run_dir / rel).read_bytes()).hexdigest()
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
 
 
 def test_newer_or_broken_run_meta_is_refused_with_a_clear_error(small_run, tmp_path):
@@ -54,10 +67,10 @@ def test_newer_or_broken_run_meta_is_refused_with_a_clear_error(small_run, tmp_p
     copy = tmp_path / run.path.name
     shutil.copytree(run.path, copy)
     meta = json.loads((copy / "run_meta.json").read_text())
-    (copy / "run_meta.json").write_text(json.dumps({**meta, "format_version": 99}))
+    _write_meta(copy, {**meta, "format_version": 99})
     with pytest.raises(FileFormatError, match="Upgrade groupwise"):
         Run(copy)
     del meta["spec"]
-    (copy / "run_meta.json").write_text(json.dumps(meta))
-    with pytest.raises(FileFormatError, match="lacks the key"):
+    _write_meta(copy, meta)
+    with pytest.raises(FileFormatError, match=f"Run '{copy.name}'.*lacks the key"):
         Run(copy)

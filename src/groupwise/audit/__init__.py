@@ -178,6 +178,9 @@ def audit(
     """
     sample_rows = check_number(sample_rows, "sample_rows", "audit", low=100, integer=True)
     folds = check_number(folds, "folds", "audit", low=2, integer=True)
+    random_state = check_number(
+        random_state, "random_state", "audit", low=0, high=2**32 - 1, integer=True
+    )
     table = spec if isinstance(spec, ResolvedTable) else spec.resolve(df)
     selected = _select(checks, ignore)
     acceptances = check_acceptances(accept, table, allowed=CHECKS)

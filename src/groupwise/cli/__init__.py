@@ -14,7 +14,7 @@ from groupwise.cli import predict as _predict
 from groupwise.cli import report as _report
 from groupwise.cli import runs as _runs
 from groupwise.cli import train as _train
-from groupwise.cli._common import configure_logging
+from groupwise.cli._common import configure_logging, install_signal_handlers
 
 app = typer.Typer(
     name="groupwise",
@@ -59,4 +59,5 @@ app.command("demo")(_demo.demo)
 
 def main() -> None:
     """Console-script entry point."""
+    install_signal_handlers()
     app()

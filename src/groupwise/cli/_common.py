@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import traceback
+import typing
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -17,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from groupwise._format import fmt
-from groupwise.exceptions import GroupwiseError, GroupwiseWarning
+from groupwise.exceptions import GroupwiseError, GroupwiseWarning, environment_errno
 
 __all__ = ["EXIT_BUG", "err", "fmt", "frame_table", "handle_errors", "kv_table", "out"]
 
@@ -77,19 +78,64 @@ def handle_errors(fn: Callable) -> Callable:
         except GroupwiseError as exc:
             err().print(f"[bold red]error:[/] {escape(str(exc))}", markup=True)
             raise typer.Exit(exc.exit_code) from None
+        except Terminated as exc:
+            err().print(f"terminated by {exc.name}; nothing half-written was left behind")
+            raise typer.Exit(128 + exc.signum) from None
         except KeyboardInterrupt:
             err().print("interrupted")
             raise typer.Exit(130) from None
-        except Exception:
+        except OSError as exc:
+            if environment_errno(exc) is None:
+                _bug()
+            where = f" ({exc.filename!r})" if exc.filename else ""
             err().print(
-                "[bold red]internal error:[/] this is a bug in groupwise, please report it "
-                "with the traceback below.",
+                f"[bold red]error:[/] the system refused a file operation{escape(where)}: "
+                f"{escape(exc.strerror or str(exc))}. Check the paths, the free disk space and "
+                "the permissions; nothing half-written was left behind.",
                 markup=True,
             )
-            print(traceback.format_exc(), file=sys.stderr)
-            raise typer.Exit(EXIT_BUG) from None
+            raise typer.Exit(2) from None
+        except Exception:
+            _bug()
 
     return wrapper
+
+
+def _bug() -> typing.NoReturn:
+    err().print(
+        "[bold red]internal error:[/] this is a bug in groupwise, please report it "
+        "with the traceback below.",
+        markup=True,
+    )
+    print(traceback.format_exc(), file=sys.stderr)
+    raise typer.Exit(EXIT_BUG) from None
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so every temporary file and run
+    directory is removed on the way out."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        super().__init__(signum)
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+
+
+def install_signal_handlers() -> None:
+    """Handle SIGTERM and SIGHUP like SIGINT (main thread only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum, frame):
+        raise Terminated(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
 
 
 def escape(text: str) -> str:

@@ -14,6 +14,7 @@ the command (``[audit]``, ``[train]``, ...)::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import re
@@ -44,7 +45,11 @@ def load_options(path: Path | None, command: str, allowed: Iterable[str]) -> dic
             f"Config file {str(p)!r} must be a .toml file; got {p.suffix or 'no extension'!r}."
         )
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        data = tomllib.loads(p.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(
+            f"Config file {str(p)!r} is not UTF-8 text ({exc}); save it as UTF-8."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise FileFormatError(f"Cannot parse {str(p)!r} as TOML: {exc}.") from None
     allowed = list(allowed)
@@ -87,12 +92,20 @@ def merged(
     return out
 
 
-def as_list(value) -> list[str]:
+def as_list(value, name: str = "value") -> list[str]:
+    """A column name or a list of them as a list; a clear error for anything else."""
     if value is None:
         return []
     if isinstance(value, str):
         return [value]
-    return [str(v) for v in value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ConfigError(
+        f"{name!r} must be a column name or a list of names (text). Got {value!r} instead; "
+        f'write for example {name} = "sample_id" or {name} = ["a", "b"].',
+        parameter=name,
+        value=value,
+    )
 
 
 # --------------------------------------------------------------------- shared options
@@ -157,11 +170,11 @@ def spec_from_options(opts: Mapping[str, Any]):
         target=opts["target"],
         task=opts.get("task") or "auto",
         pos_label=opts.get("pos_label"),
-        id_cols=as_list(opts.get("id")),
+        id_cols=as_list(opts.get("id"), "id"),
         group_col=opts.get("group"),
         group_kind=opts.get("group_kind") or "batch",
         time_col=opts.get("time"),
-        drop_cols=as_list(opts.get("drop")),
+        drop_cols=as_list(opts.get("drop"), "drop"),
     )
 
 
@@ -255,6 +268,20 @@ def accepted(flags, config) -> dict[str, str] | None:
     if isinstance(config, Mapping):
         out.update({str(k): str(v) for k, v in config.items()})
     elif config is not None:
-        out.update(dict.fromkeys(as_list(config), "accepted in the config file"))
-    out.update(dict.fromkeys(as_list(flags), "accepted on the command line (--accept)"))
+        out.update(dict.fromkeys(as_list(config, "accept"), "accepted in the config file"))
+    out.update(dict.fromkeys(as_list(flags, "accept"), "accepted on the command line (--accept)"))
     return out or None
+
+
+@contextlib.contextmanager
+def flag_names(flags: dict[str, str]):
+    """Name the command-line flag in library errors about a parameter."""
+    try:
+        yield
+    except ConfigError as exc:
+        flag = flags.get(exc.parameter or "")
+        if flag is None:
+            raise
+        raise ConfigError(
+            f"Invalid {flag} {exc.value!r}: {exc}", parameter=exc.parameter, value=exc.value
+        ) from None

@@ -21,6 +21,7 @@ from groupwise.cli._config import (
     TimeOption,
     accepted,
     as_list,
+    flag_names,
     load_options,
     merged,
     spec_from_options,
@@ -100,7 +101,7 @@ def audit(
     from groupwise.audit import audit as run_audit
     from groupwise.cli._progress import RichProgress
     from groupwise.exceptions import ConfigError
-    from groupwise.io import read_table, sha256_file, write_json, write_text
+    from groupwise.io import check_outputs, read_table, sha256_file, write_json, write_text
 
     opts = merged(
         {
@@ -117,19 +118,29 @@ def audit(
         raise ConfigError(
             f"--fail-on must be one of error, warning, never. Got {opts['fail_on']!r} instead."
         )
-    df = read_table(table)
-    report = run_audit(
-        df,
-        spec,
-        ignore=as_list(opts.get("ignore")),
-        sample_rows=int(opts["sample_rows"]),
-        folds=int(opts["folds"]),
-        random_state=int(opts["seed"]),
-        table_sha256=sha256_file(table),
-        accept=opts["accept"],
-        progress=RichProgress(),
-    )
     out_path = Path(opts["out"])
+    if out_path.exists() and not out_path.is_dir():
+        raise ConfigError(
+            f"--out names the directory for audit.json and audit.md, but {str(out_path)!r} is a "
+            "file. Give a directory (it is created when missing)."
+        )
+    check_outputs(
+        {"to audit": table},
+        {"the audit report": out_path / "audit.json", "the Markdown report": out_path / "audit.md"},
+    )
+    df = read_table(table)
+    with flag_names({"sample_rows": "--sample-rows", "folds": "--folds", "random_state": "--seed"}):
+        report = run_audit(
+            df,
+            spec,
+            ignore=as_list(opts.get("ignore"), "ignore"),
+            sample_rows=opts["sample_rows"],
+            folds=opts["folds"],
+            random_state=opts["seed"],
+            table_sha256=sha256_file(table),
+            accept=opts["accept"],
+            progress=RichProgress(),
+        )
     write_json(report.to_dict(), out_path / "audit.json")
     write_text(report.to_markdown(), out_path / "audit.md")
     if json_output:

@@ -8,16 +8,20 @@ from typing import Annotated
 
 import typer
 
-from groupwise.cli._common import fmt, frame_table, handle_errors, kv_table, out
+from groupwise.cli._common import err, escape, fmt, frame_table, handle_errors, kv_table, out
 
 app = typer.Typer(help="The runs registry.", no_args_is_help=True, add_completion=False)
+
+
+_FIELDS = ("run_id", "created_at", "task", "target", "primary_metric", "holdout", "cv",
+           "selected_model")  # fmt: skip
 
 
 def _summary(run) -> dict:
     meta = run.run_meta
     primary = meta.metric
     return {
-        "run_id": run.run_id,
+        "run_id": run.path.name,
         "created_at": meta.created_at,
         "task": run.task,
         "target": meta.spec["target"],
@@ -37,14 +41,29 @@ def list_runs(
     ] = False,
 ) -> None:
     """All complete runs, newest last; * marks latest."""
-    from groupwise.runs import latest_run_id, list_run_ids, load_run
+    from groupwise.exceptions import GroupwiseError
+    from groupwise.runs import Run, latest_run_id, run_dirs
 
-    latest = latest_run_id(models_dir)
+    notes = []
+    try:
+        latest = latest_run_id(models_dir)
+    except GroupwiseError as exc:
+        latest = None
+        notes.append(str(exc))
     rows = []
-    for rid in list_run_ids(models_dir):
-        s = _summary(load_run(rid, models_dir))
-        s["latest"] = rid == latest
+    for path in run_dirs(models_dir):
+        try:
+            s = _summary(Run(path))
+            s["broken"] = None
+        except GroupwiseError as exc:
+            s = dict.fromkeys(_FIELDS)
+            s.update(run_id=path.name, broken=str(exc))
+        except (KeyError, TypeError, AttributeError) as exc:
+            s = dict.fromkeys(_FIELDS)
+            s.update(run_id=path.name, broken=f"run_meta.json lacks {exc}")
+        s["latest"] = path.name == latest
         rows.append(s)
+    broken = [r for r in rows if r["broken"]]
     if json_output:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -77,11 +96,17 @@ def list_runs(
                     fmt(r["cv"]),
                     r["selected_model"],
                 ]
+                if not r["broken"]
+                else ["", r["run_id"], "[red]broken[/]", "", "", "", "", "see below"]
                 for r in rows
             ],
             no_wrap=["run id"],
         )
     )
+    for r in broken:
+        err().print(f"[yellow]broken:[/] {escape(r['broken'])}")
+    for n in notes:
+        err().print(f"[yellow]registry:[/] {escape(n)}")
 
 
 @app.command("show")

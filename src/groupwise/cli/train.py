@@ -6,7 +6,6 @@ field docs), plus the column roles and ``--config``.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,12 +25,12 @@ from groupwise.cli._config import (
     TimeOption,
     accepted,
     dataclass_options,
+    flag_names,
     flags_of,
     load_options,
     merged,
     spec_from_options,
 )
-from groupwise.exceptions import ConfigError
 from groupwise.training._config import TrainConfig
 
 _ROLES = {"target": "target", "id_cols": "id", "group": "group", "group_kind": "group_kind",
@@ -48,20 +47,6 @@ def _split(value):
     return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
-@contextlib.contextmanager
-def flag_names(flags: dict[str, str]):
-    """Name the command-line flag in library errors about a parameter."""
-    try:
-        yield
-    except ConfigError as exc:
-        flag = flags.get(exc.parameter or "")
-        if flag is None:
-            raise
-        raise ConfigError(
-            f"Invalid {flag} {exc.value!r}: {exc}", parameter=exc.parameter, value=exc.value
-        ) from None
-
-
 def _train(table: Path, config: Path | None = None, **options: Any) -> None:
     """Plan honest splits, compare candidates, tune, evaluate on the holdout once, and write a run.
 
@@ -69,6 +54,7 @@ def _train(table: Path, config: Path | None = None, **options: Any) -> None:
     """
     from groupwise.cli._progress import RichProgress
     from groupwise.io import read_table
+    from groupwise.runs import check_models_dir
     from groupwise.training import train as run_train
 
     given = {_ROLES.get(k, k): v for k, v in options.items()}
@@ -83,10 +69,11 @@ def _train(table: Path, config: Path | None = None, **options: Any) -> None:
     for k in _LIST_FIELDS:
         if fields.get(k) is not None:
             fields[k] = tuple(_split(fields[k]))
-    if fields.get("models_dir") is not None:
+    if isinstance(fields.get("models_dir"), Path):
         fields["models_dir"] = str(fields["models_dir"])
     with flag_names(flags_of(TrainConfig)):
         cfg = TrainConfig.from_dict(fields)
+        check_models_dir(cfg.models_dir)
         df = read_table(table)
         run = run_train(
             df, spec, cfg, dataset_path=str(table), progress=RichProgress(), events=_Printer(cfg)

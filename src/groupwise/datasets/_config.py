@@ -254,7 +254,9 @@ class DatasetConfig:
         if self.random_state is not None:
             set_(
                 "random_state",
-                check_number(self.random_state, "random_state", o, low=0, integer=True),
+                check_number(
+                    self.random_state, "random_state", o, low=0, high=2**32 - 1, integer=True
+                ),
             )
         check_choice(
             self.signal_geometry, "signal_geometry", o, ("alternating", "same_sign", "random")

@@ -230,7 +230,7 @@ def generate_dataset(cfg: DatasetConfig | None = None, return_dataframe: bool = 
     entropy = (
         cfg.random_state
         if cfg.random_state is not None
-        else int(np.random.SeedSequence().entropy % (2**63))
+        else int(np.random.SeedSequence().entropy % 2**32)
     )
     if cfg.random_state is None:
         cfg = dataclasses.replace(cfg, random_state=entropy)

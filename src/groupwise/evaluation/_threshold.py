@@ -16,6 +16,7 @@ class as often as it occurs. ``fixed:T`` is kept as given (the MODEL008 check fl
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from typing import Any
 
@@ -76,6 +77,10 @@ class ThresholdChoice:
         )
 
 
+#: A plain decimal number: digits with at most one point, an optional exponent.
+_NUMBER = r"[+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+
+
 def parse_threshold_strategy(text: str) -> tuple[str, dict[str, float]]:
     """``"min_precision:0.9"`` → ``("min_precision", {"value": 0.9})``; validates."""
     text = str(text).strip()
@@ -89,18 +94,20 @@ def parse_threshold_strategy(text: str) -> tuple[str, dict[str, float]]:
 
     if text == "max_f1":
         return "max_f1", {}
-    m = re.fullmatch(r"(fixed|min_precision|min_recall):([0-9.eE+-]+)", text)
+    m = re.fullmatch(rf"(fixed|min_precision|min_recall):({_NUMBER})", text)
     if m:
         value = float(m.group(2))
         if not 0 <= value <= 1:
             raise bad("the value must be in [0, 1]")
         return m.group(1), {"value": value}
-    m = re.fullmatch(r"cost:fp=([0-9.eE+-]+),\s*fn=([0-9.eE+-]+)", text)
+    m = re.fullmatch(rf"cost:fp=({_NUMBER}),\s*fn=({_NUMBER})", text)
     if m:
         fp, fn = float(m.group(1)), float(m.group(2))
-        if fp < 0 or fn < 0 or fp + fn == 0:
-            raise bad("costs must be non-negative and not both zero")
+        if not (math.isfinite(fp) and math.isfinite(fn)) or fp < 0 or fn < 0 or fp + fn == 0:
+            raise bad("costs must be finite, non-negative and not both zero")
         return "cost", {"fp": fp, "fn": fn}
+    if re.fullmatch(r"(fixed|min_precision|min_recall|cost):.*", text):
+        raise bad("the number is not a plain decimal such as 0.9 or 1e-3")
     raise bad("unknown strategy")
 
 

@@ -12,8 +12,16 @@ import pandas as pd
 
 from groupwise._parallel import available_cores
 from groupwise.estimators._output import predict_output
-from groupwise.exceptions import DataError, SchemaViolationError
-from groupwise.io import atomic_path, iter_table_chunks, table_columns, table_format, write_table
+from groupwise.exceptions import SchemaViolationError
+from groupwise.io import (
+    atomic_path,
+    check_outputs,
+    check_writable,
+    iter_table_chunks,
+    table_columns,
+    table_format,
+    write_table,
+)
 from groupwise.predict._schema import InputSchema, ValidationReport
 
 __all__ = ["Predictor", "format_predictions"]
@@ -165,15 +173,16 @@ class Predictor:
         input_path, output_path = Path(input_path), Path(output_path)
         out_fmt = table_format(output_path)
         table_format(input_path)
-        if output_path.resolve() == input_path.resolve():
-            raise DataError(
-                f"The output {str(output_path)!r} is the input file; choose another output path."
-            )
-        output_path.parent.mkdir(parents=True, exist_ok=True)
+        violations_path = violations_path_for(output_path)
+        check_outputs(
+            {"to predict": input_path},
+            {"the output": output_path, "the violations report": violations_path},
+        )
+        check_writable(output_path)
+        check_writable(violations_path)
         report = self.validate_file(
             input_path, chunk_rows=chunk_rows, on_bad_values=on_bad_values, progress=progress
         )
-        violations_path = violations_path_for(output_path)
         if report.violations:
             write_table(report.frame(), violations_path)
         elif violations_path.exists():
@@ -186,7 +195,10 @@ class Predictor:
         written = 0
         meta = self.metadata()
         with atomic_path(output_path) as tmp, threadpool_limits(available_cores()):
-            writer = _Writer(tmp, out_fmt, meta)
+            writer = _Writer(
+                tmp, out_fmt, meta, id_types=_id_types(input_path, ids_present),
+                gzip=output_path.name.lower().endswith(".gz"),
+            )  # fmt: skip
             try:
                 with (
                     progress.stage("Predicting", total=report.rows)
@@ -253,49 +265,81 @@ def _chunks(path: Path, chunk_rows: int):
         yield from iter_table_chunks(path, chunk_rows=chunk_rows, dtype=str)
 
 
-class _Writer:
-    """Appends prediction chunks to one Parquet or CSV file."""
+def _id_types(path: Path, ids: Sequence[str]) -> dict[str, Any]:
+    """Arrow types of the id columns in the output: the input's own (Parquet) or text (CSV,
+    read as text), fixed before the first chunk so that a chunk of missing ids is no
+    different from any other."""
+    import pyarrow as pa
 
-    def __init__(self, path: Path, fmt: str, meta: dict[str, Any]):
+    if not ids:
+        return {}
+    if table_format(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(path)
+        types = {c: schema.field(c).type for c in ids}
+        return {c: (pa.string() if pa.types.is_null(t) else t) for c, t in types.items()}
+    return dict.fromkeys(ids, pa.string())
+
+
+class _Writer:
+    """Appends prediction chunks to one Parquet or CSV file (gzip-compressed for .gz)."""
+
+    def __init__(
+        self,
+        path: Path,
+        fmt: str,
+        meta: dict[str, Any],
+        *,
+        id_types: dict[str, Any] | None = None,
+        gzip: bool = False,
+    ):
         self.path, self.fmt, self.meta = path, fmt, meta
+        self.id_types = dict(id_types or {})
         self._pq = None
         self._schema = None
         self._first = True
+        self._fh = None
+        if fmt != "parquet":
+            import gzip as _gzip
+
+            self._fh = (
+                _gzip.open(path, "wt", encoding="utf-8", newline="")  # noqa: SIM115
+                if gzip
+                else open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            )
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.fmt == "parquet":
-            import json
-
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            from groupwise.io import to_jsonable
-
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if self._pq is None:
-                extra = {
-                    f"groupwise.{k}".encode(): json.dumps(to_jsonable(v)).encode()
-                    for k, v in self.meta.items()
-                }
-                self._schema = table.schema.with_metadata(
-                    {**(table.schema.metadata or {}), **extra}
-                )
-                self._pq = pq.ParquetWriter(self.path, self._schema)
-            table = table.cast(self._schema)
-            self._pq.write_table(table)
+            self._write_parquet(frame)
         else:
             sep = "\t" if self.fmt == "tsv" else ","
-            frame.to_csv(
-                self.path,
-                mode="w" if self._first else "a",
-                header=self._first,
-                index=False,
-                sep=sep,
-            )
+            frame.to_csv(self._fh, header=self._first, index=False, sep=sep)
         self._first = False
+
+    def _write_parquet(self, frame: pd.DataFrame) -> None:
+        import json
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from groupwise.io import to_jsonable
+
+        arrays = [
+            pa.array(frame[c], type=self.id_types.get(c), from_pandas=True) for c in frame.columns
+        ]
+        table = pa.Table.from_arrays(arrays, names=[str(c) for c in frame.columns])
+        if self._pq is None:
+            extra = {
+                f"groupwise.{k}".encode(): json.dumps(to_jsonable(v)).encode()
+                for k, v in self.meta.items()
+            }
+            self._schema = table.schema.with_metadata(extra)
+            self._pq = pq.ParquetWriter(self.path, self._schema, write_page_checksum=True)
+        self._pq.write_table(table.cast(self._schema))
 
     def close(self) -> None:
         if self._pq is not None:
             self._pq.close()
-        elif self._first and self.fmt != "parquet":
-            Path(self.path).write_text("")
+        if self._fh is not None:
+            self._fh.close()

@@ -313,14 +313,25 @@ def _plain(v):
     return v if isinstance(v, (int, float, str, bool)) or v is None else str(v)
 
 
+def _blank_as_missing(s: pd.Series) -> pd.Series:
+    """Text that is empty or only spaces is a missing value (as an empty CSV cell is)."""
+    if s.dtype != object and not pd.api.types.is_string_dtype(s.dtype):
+        return s
+    text = s.astype(object)
+    blank = text.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+    return text.mask(blank, None) if blank.any() else s
+
+
 def _coerce(s: pd.Series, f: FeatureSchema) -> tuple[Any, np.ndarray]:
     """``(values in the training dtype, mask of values that could not be coerced)``.
 
-    Numeric features become float64 arrays, categorical features object arrays of
-    text (missing stays missing), booleans nullable booleans and dates datetimes.
-    Columns already in the right dtype take a fast path without per-value work.
+    Numeric and boolean features become float64 arrays (a boolean as 0/1, missing as
+    NaN: what the pipeline's numeric path sees in training), categorical features object
+    arrays of text (missing stays missing), dates datetimes. Blank text is missing in
+    every kind. Columns already in the right dtype take a fast path without per-value work.
     """
     n = len(s)
+    s = _blank_as_missing(s)
     if f.kind == "numeric":
         if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
             arr = s.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -335,14 +346,11 @@ def _coerce(s: pd.Series, f: FeatureSchema) -> tuple[Any, np.ndarray]:
         return arr, bad
     if f.kind == "bool":
         if pd.api.types.is_bool_dtype(s.dtype):
-            return s.to_numpy(), np.zeros(n, dtype=bool)
+            return s.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(n, dtype=bool)
         isna = s.isna().to_numpy()
-        text = s.astype(object).map(
-            lambda v: str(v).strip().lower() if v is not None and v == v else None
-        )
-        mapped = text.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
-        bad = ~isna & mapped.isna().to_numpy()
-        return mapped.astype("boolean").to_numpy(), bad
+        mapped = s.astype(object).map(_read_bool).to_numpy(dtype=np.float64)
+        bad = ~isna & np.isnan(mapped)
+        return mapped, bad
     if f.kind == "datetime":
         t, bad, _ = parse_dates(s, f.date_format)
         return t.to_numpy(), bad
@@ -353,3 +361,13 @@ def _coerce(s: pd.Series, f: FeatureSchema) -> tuple[Any, np.ndarray]:
     if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
         values = np.array([None if v is None or v != v else str(v) for v in values], dtype=object)
     return values, np.zeros(n, dtype=bool)
+
+
+def _read_bool(v) -> float:
+    """1.0 / 0.0 for the spellings of true and false, NaN for missing or anything else."""
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return np.nan
+    if isinstance(v, (bool, np.bool_)):
+        return float(v)
+    text = str(v).strip().lower()
+    return 1.0 if text in _TRUE else 0.0 if text in _FALSE else np.nan

@@ -20,6 +20,7 @@ def skew_check(run, *, tolerance: float = 1e-9, chunk_rows: int = 100_000) -> di
     Returns a dict with ``ok``, ``rows``, ``label_mismatches``, ``max_abs_diff`` per score
     column and up to five ``examples`` of differing rows.
     """
+    run.require("holdout_input", "holdout_predictions")
     expected = run.shipped_predictions()
     with tempfile.TemporaryDirectory(prefix="groupwise-skew-") as tmp:
         out = Path(tmp) / "served.parquet"

@@ -36,15 +36,26 @@ def _env(autoescape: bool):
 def render_run(root: str | Path, *, plots: bool = False) -> dict[str, Path]:
     """Write ``report.html`` and ``model_card.md`` into the run directory ``root``
     (a :class:`~groupwise.runs.Run` or its path); with ``plots=True`` redraw the plots first."""
+    from jinja2 import UndefinedError
+
+    from groupwise.exceptions import BrokenRunError
     from groupwise.runs import Run
 
     run = root if isinstance(root, Run) else Run(root)
-    if plots:
-        draw_plots(run)
-    summary = summarize_run(run)
-    html = _env(True).get_template("report.html.j2").render(**summary)
-    images = [{**im, "src": im["file"]} for im in summary["images"]]
-    card = _env(False).get_template("model_card.md.j2").render(**{**summary, "images": images})
+    run.require()
+    try:
+        if plots:
+            draw_plots(run)
+        summary = summarize_run(run)
+        html = _env(True).get_template("report.html.j2").render(**summary)
+        images = [{**im, "src": im["file"]} for im in summary["images"]]
+        card = _env(False).get_template("model_card.md.j2").render(**{**summary, "images": images})
+    except (UndefinedError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise BrokenRunError(
+            f"Run {run.path.name!r} cannot be reported: a metric file does not have the content "
+            f"groupwise wrote ({type(exc).__name__}: {exc}). Restore the run directory from a "
+            "backup or retrain."
+        ) from None
     return {
         "report": write_text(html, run.layout.report),
         "model_card": write_text(card, run.layout.model_card),

@@ -1,6 +1,7 @@
 """``run_meta.json``: what a run is, as one versioned dataclass.
 
-Format 2 stores the shipped decision threshold here, once (``threshold``: a
+Format 3 runs have a ``manifest.json`` (the checksums of this file, the schema and the
+model); format 2 stores the shipped decision threshold here, once (``threshold``: a
 :class:`~groupwise.evaluation.ThresholdChoice`); the other places that show it
 (``metrics/threshold.json`` analyses, prediction files' metadata, the report) derive
 it from the run. Format-1 run directories still load.
@@ -18,7 +19,7 @@ from groupwise.io import to_jsonable
 
 __all__ = ["FORMAT_VERSION", "RunMeta"]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 @dataclasses.dataclass(frozen=True)

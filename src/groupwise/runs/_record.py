@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from groupwise.io import write_json, write_table, write_text
+from groupwise.io import json_bytes, write_bytes, write_json, write_table, write_text
 from groupwise.predict._schema import InputSchema
 from groupwise.runs._env import environment, pip_freeze
 from groupwise.runs._layout import RunLayout
+from groupwise.runs._manifest import write_manifest
 from groupwise.runs._meta import RunMeta
 from groupwise.runs._persist import save_model
 
@@ -57,7 +59,7 @@ def write_run(record: RunRecord, layout: RunLayout) -> RunMeta:
     """
     layout.make_dirs()
     model_info = save_model(record.model, layout.model)
-    write_json(record.schema.to_dict(), layout.schema)
+    schema_sha = _write_covered(record.schema.to_dict(), layout.schema)
     write_json(environment(), layout.env_meta)
     write_text(pip_freeze(), layout.pip_freeze)
     for name, frame in record.tables.items():
@@ -69,5 +71,20 @@ def write_run(record: RunRecord, layout: RunLayout) -> RunMeta:
         write_json(audit_json, layout.audit_json)
         write_text(audit_md, layout.audit_md)
     meta = dataclasses.replace(record.meta, model=model_info)
-    write_json(meta.to_dict(), layout.meta)
+    meta_sha = _write_covered(meta.to_dict(), layout.meta)
+    write_manifest(
+        layout.root,
+        {
+            RunLayout.FILES["meta"]: meta_sha,
+            RunLayout.FILES["schema"]: schema_sha,
+            RunLayout.FILES["model"]: model_info["sha256"],
+        },
+    )
     return meta
+
+
+def _write_covered(doc: Any, path) -> str:
+    """Write a JSON document the manifest covers; the SHA-256 of the bytes written."""
+    data = json_bytes(doc)
+    write_bytes(data, path)
+    return hashlib.sha256(data).hexdigest()

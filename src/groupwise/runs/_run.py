@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from groupwise.evaluation._threshold import ThresholdChoice
-from groupwise.io import read_json
+from groupwise.exceptions import BrokenRunError, DataError, FileFormatError, ModelIntegrityError
+from groupwise.io import read_json, read_table
 from groupwise.runs._layout import RunLayout, resolve_run
+from groupwise.runs._manifest import RunFiles
 from groupwise.runs._meta import RunMeta
-from groupwise.runs._persist import load_model
+from groupwise.runs._persist import load_model_bytes
 from groupwise.spec import TableSpec
+
+_REQUIRED = object()
 
 __all__ = ["Run", "load_run"]
 
@@ -26,8 +31,7 @@ class _Metrics:
         self._run = run
 
     def _json(self, name: str, default=None):
-        path = self._run.layout.path(name)
-        return read_json(path) if path.exists() else default
+        return self._run.document(name, default)
 
     def holdout(self) -> dict[str, dict[str, float]]:
         """``{metric: {"estimate", "ci_low", "ci_high"}}`` on the holdout."""
@@ -44,7 +48,7 @@ class _Metrics:
     def folds(self) -> pd.DataFrame:
         """Per-fold scores of every candidate."""
         path = self._run.layout.cv_folds
-        return pd.read_csv(path) if path.exists() else pd.DataFrame()
+        return self._run.table("cv_folds") if path.exists() else pd.DataFrame()
 
     def bootstrap(self) -> dict[str, Any]:
         """How the holdout intervals were computed (resamples, unit, groups, method)."""
@@ -93,10 +97,28 @@ class Run:
     >>> run.predict(new_rows).head()                          # doctest: +SKIP
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, extra_trusted: Iterable[str] = ()):
         self.path = Path(path)
         self.layout = RunLayout(self.path)
-        self.run_meta = RunMeta.from_dict(read_json(self.layout.meta))
+        self.extra_trusted = tuple(extra_trusted)
+        self.files = RunFiles(self.path)
+        doc = self.files.json(RunLayout.FILES["meta"])
+        if not isinstance(doc, dict):
+            raise BrokenRunError(
+                f"Run {self.path.name!r}: run_meta.json holds {type(doc).__name__}, not an object; "
+                "it was damaged or edited. Restore it from a backup or retrain."
+            )
+        try:
+            self.run_meta = RunMeta.from_dict(doc)
+        except FileFormatError as exc:
+            raise BrokenRunError(f"Run {self.path.name!r}: {exc}") from None
+        if not self.files.verified:
+            if self.run_meta.format_version >= 3:
+                raise ModelIntegrityError(
+                    f"Run {self.path.name!r} was written with a manifest.json, which is missing "
+                    "now: its files cannot be verified. Restore the file or retrain."
+                )
+            self.files.warn_unverified()
         self.metrics = _Metrics(self)
 
     def __repr__(self) -> str:
@@ -162,8 +184,8 @@ class Run:
     @functools.cached_property
     def model_checks(self) -> list[dict[str, Any]]:
         """MODEL check findings (dicts with code, severity, message, evidence, fix)."""
-        path = self.layout.model_checks
-        return read_json(path)["findings"] if path.exists() else []
+        doc = self.document("model_checks", {})
+        return doc.get("findings", []) if isinstance(doc, dict) else []
 
     def exit_code(self, fail_on: str = "never") -> int:
         """1 if a model check not accepted found something at or above ``fail_on``, else 0."""
@@ -179,18 +201,53 @@ class Run:
     @functools.cached_property
     def audit(self) -> dict[str, Any] | None:
         """The data audit of the training table (``audit/audit.json``), if it ran."""
-        path = self.layout.audit_json
-        return read_json(path) if path.exists() else None
+        return self.document("audit_json", None)
 
     # ------------------------------------------------------------------ files
+    def _missing(self, name: str) -> BrokenRunError:
+        return BrokenRunError(
+            f"Run {self.path.name!r} is incomplete: {RunLayout.FILES[name]} is missing. "
+            "Restore the run directory from a backup or retrain."
+        )
+
+    def require(self, *names: str) -> None:
+        """Raise :class:`BrokenRunError` naming every file of ``names`` that is missing
+        (default: :attr:`RunLayout.REQUIRED`)."""
+        missing = [RunLayout.FILES[n] for n in names or RunLayout.REQUIRED
+                   if not self.layout.path(n).exists()]  # fmt: skip
+        if missing:
+            raise BrokenRunError(
+                f"Run {self.path.name!r} is incomplete: {', '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} missing. Restore the run directory "
+                "from a backup or retrain."
+            )
+
+    def document(self, name: str, default: Any = _REQUIRED) -> Any:
+        """A JSON file of the run by :class:`RunLayout` name; ``default`` when it is absent
+        (a :class:`BrokenRunError` naming the file when no default is given)."""
+        path = self.layout.path(name)
+        if not path.exists():
+            if default is _REQUIRED:
+                raise self._missing(name)
+            return default
+        try:
+            return read_json(path)
+        except FileFormatError as exc:
+            raise BrokenRunError(f"Run {self.path.name!r}: {exc}") from None
+
     def read_metrics(self, name: str) -> Any:
         """A file from ``metrics/`` (``"holdout_metrics"`` → holdout_metrics.json)."""
-        return read_json(self.layout.path(name))
+        return self.document(name)
 
     def table(self, name: str) -> pd.DataFrame:
         """A table of the run (``"holdout_predictions"``, ``"oof_predictions"``, ...)."""
         path = self.layout.path(name)
-        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        if not path.exists():
+            raise self._missing(name)
+        try:
+            return read_table(path)
+        except (FileFormatError, DataError) as exc:
+            raise BrokenRunError(f"Run {self.path.name!r}: {exc}") from None
 
     def honest_predictions(self) -> pd.DataFrame:
         """The evaluation's predictions (every row scored by a model that never saw it):
@@ -227,18 +284,37 @@ class Run:
     # ------------------------------------------------------------- prediction
     @functools.cached_property
     def pipeline(self):
+        """The fitted pipeline: its bytes read once, checked against the manifest and the
+        recorded SHA-256, its types against :data:`~groupwise.runs.TRUSTED_TYPES`."""
         m = self.run_meta.model
-        return load_model(
-            self.layout.root / "model" / m["file"],
+        rel = RunLayout.FILES["model"]
+        if not isinstance(m, dict) or m.get("file") != Path(rel).name or "sha256" not in m:
+            raise BrokenRunError(
+                f"Run {self.path.name!r}: run_meta.json does not describe the model file "
+                f"{rel} (model: {m!r}). Restore the run directory or retrain."
+            )
+        data = self.files.read(rel)
+        return load_model_bytes(
+            data,
             sha256=m["sha256"],
-            trusted_types=m["trusted_types"],
+            where=f"{rel} of run {self.path.name!r}",
+            extra_trusted=self.extra_trusted,
         )
 
     @functools.cached_property
     def schema(self):
+        """The input schema (``schema/input_schema.json``), checked against the manifest."""
         from groupwise.predict._schema import InputSchema
 
-        return InputSchema.from_dict(read_json(self.layout.schema))
+        rel = RunLayout.FILES["schema"]
+        doc = self.files.json(rel)
+        try:
+            return InputSchema.from_dict(doc)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BrokenRunError(
+                f"Run {self.path.name!r}: {rel} is not a valid input schema "
+                f"({type(exc).__name__}: {exc}). Restore it from a backup or retrain."
+            ) from None
 
     @functools.cached_property
     def predictor(self):
@@ -264,6 +340,15 @@ class Run:
         return self.predictor.predict_frame(df, on_bad_values=on_bad_values)
 
 
-def load_run(run: str | os.PathLike = "latest", models_dir: str | os.PathLike = "models") -> Run:
-    """Open a run by ``"latest"``, run id (or unique prefix), or path."""
-    return Run(resolve_run(run, models_dir))
+def load_run(
+    run: str | os.PathLike = "latest",
+    models_dir: str | os.PathLike = "models",
+    *,
+    extra_trusted: Iterable[str] = (),
+) -> Run:
+    """Open a run by ``"latest"``, run id (or unique prefix), or path.
+
+    ``extra_trusted`` names types beyond :data:`~groupwise.runs.TRUSTED_TYPES` that the
+    model may reference (only needed for custom estimators you trained yourself).
+    """
+    return Run(resolve_run(run, models_dir), extra_trusted=extra_trusted)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,8 @@ from groupwise.exceptions import ConfigError
 
 __all__ = ["TrainConfig"]
 
+#: Seeds are 32-bit: the largest a NumPy and scikit-learn random state accepts.
+MAX_SEED = 2**32 - 1
 _OWNER = "TrainConfig"
 
 
@@ -128,7 +131,15 @@ class TrainConfig:
             "nested_below", check_number(self.nested_below, "nested_below", o, low=0, integer=True)
         )
         set_("folds", check_number(self.folds, "folds", o, low=2, high=50, integer=True))
-        set_("seed", check_number(self.seed, "seed", o, low=0, integer=True))
+        set_("seed", check_number(self.seed, "seed", o, low=0, high=MAX_SEED, integer=True))
+        if not isinstance(self.models_dir, (str, os.PathLike)) or not str(self.models_dir):
+            raise ConfigError(
+                f"The 'models_dir' parameter of {o} must be a directory path (text). "
+                f"Got {self.models_dir!r} instead.",
+                parameter="models_dir",
+                value=self.models_dir,
+            )
+        set_("models_dir", os.fspath(self.models_dir))
         if self.n_jobs is not None:
             set_("n_jobs", check_number(self.n_jobs, "n_jobs", o, low=1, integer=True))
         check_choice(self.fail_on, "fail_on", o, ("never", "error", "warning"))

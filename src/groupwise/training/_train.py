@@ -85,7 +85,10 @@ def train(
     Run
         The written run (also pointed at by ``models_dir/registry/latest.txt``).
     """
+    from groupwise.runs import check_models_dir
+
     config = config or TrainConfig()
+    check_models_dir(config.models_dir)  # before any work: a run must be writable
     progress = progress or NullProgress()
     emit = events or (lambda name, payload: None)
     run = dict(executor=executor or LocalExecutor(config.n_jobs), progress=progress)
