@@ -65,7 +65,7 @@ def mutated_frames(draw, base: pd.DataFrame):
     if edit == "drop" and len(df.columns):
         df = df.drop(columns=draw(st.sampled_from(list(df.columns))))
     elif edit == "extra":
-        df["unexpected"] = draw(st.sampled_from(NASTY))
+        df["unexpected"] = [draw(st.sampled_from(NASTY))] * len(df)
     elif edit == "rename" and len(df.columns):
         col = draw(st.sampled_from(list(df.columns)))
         df = df.rename(columns={col: draw(st.text(string.printable, max_size=8))})

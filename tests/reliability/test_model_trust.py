@@ -85,6 +85,20 @@ def test_types_listed_in_run_meta_are_not_trusted(run_copy, inputs):
         _ = Run(run.path).pipeline
 
 
+@pytest.mark.parametrize("obj", [{"a": 1}, [1.0, 2.0], np.random.default_rng(0)])
+def test_a_trusted_object_that_is_not_a_model_is_refused(cli, run_copy, inputs, tmp_path, obj):
+    import skops.io as sio
+
+    models, run = run_copy
+    run.layout.model.write_bytes(sio.dumps(obj))
+    _rewrite_meta(run.path, lambda meta: meta["model"].update(sha256=_sha(run.layout.model)))
+    src = tmp_path / "in.csv"
+    inputs.to_csv(src, index=False)
+    result = cli("predict", src, "--out", tmp_path / "p.csv", "--models-dir", models)
+    assert_refused(result, "not a fitted model")
+    assert not (tmp_path / "p.csv").exists()
+
+
 @pytest.mark.parametrize(
     "edit",
     [

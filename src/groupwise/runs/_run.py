@@ -294,12 +294,22 @@ class Run:
                 f"{rel} (model: {m!r}). Restore the run directory or retrain."
             )
         data = self.files.read(rel)
-        return load_model_bytes(
+        model = load_model_bytes(
             data,
             sha256=m["sha256"],
             where=f"{rel} of run {self.path.name!r}",
             extra_trusted=self.extra_trusted,
         )
+        needs = ("predict", "predict_proba") if self.task == "classification" else ("predict",)
+        lacking = [a for a in needs if not callable(getattr(model, a, None))]
+        if lacking:
+            raise ModelIntegrityError(
+                f"The model file {rel} of run {self.path.name!r} holds a "
+                f"{type(model).__module__}.{type(model).__name__}, not a fitted model (no "
+                f"{' or '.join(lacking)}). Refusing to use it; retrain, or restore the original "
+                "run directory."
+            )
+        return model
 
     @functools.cached_property
     def schema(self):
