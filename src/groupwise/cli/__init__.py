@@ -16,6 +16,27 @@ from groupwise.cli import runs as _runs
 from groupwise.cli import train as _train
 from groupwise.cli._common import configure_logging, install_signal_handlers
 
+
+def _flags_show_no_value_type() -> None:
+    """Help lists ``--audit/--no-audit`` and ``--help`` without a ``<bool>`` value column:
+    a flag takes no value. (Typer prints the annotation's type for every option.)"""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_groupwise", False):
+        return
+
+    def display_type_rich(self, ctx):
+        if getattr(self, "is_flag", False) and self.metavar is None:
+            return None
+        return shown(self, ctx)
+
+    display_type_rich._groupwise = True
+    TyperOption.display_type_rich = display_type_rich
+
+
+_flags_show_no_value_type()
+
 app = typer.Typer(
     name="groupwise",
     help="Honest, ship-ready models for grouped and temporal tabular data.",

@@ -113,7 +113,9 @@ def as_list(value, name: str = "value") -> list[str]:
 TargetOption = Annotated[str | None, typer.Option("--target", "-t", help="Target column.")]
 IdOption = Annotated[
     list[str] | None,
-    typer.Option("--id", help="Id column (repeatable); kept in predictions, never a feature."),
+    typer.Option(
+        "--id", metavar="COL", help="Id column (repeatable); kept in predictions, never a feature."
+    ),
 ]
 GroupOption = Annotated[
     str | None,
@@ -133,6 +135,7 @@ AcceptOption = Annotated[
     list[str] | None,
     typer.Option(
         "--accept",
+        metavar="CODE:COL",
         help="Acknowledge a finding: CODE:COLUMN (CODE:* for any column), repeatable. It stays "
         "in the reports, marked accepted, and no longer counts for --fail-on.",
     ),
@@ -142,11 +145,11 @@ TimeOption = Annotated[
     typer.Option("--time", help="Time column: holdout = latest period, CV = expanding window."),
 ]
 TaskOption = Annotated[
-    str | None, typer.Option(help="auto | classification | regression. [default: auto]")
+    str | None, typer.Option(help="auto | classification | regression. \\[default: auto]")
 ]
 PosLabelOption = Annotated[str | None, typer.Option(help="Positive class of a binary target.")]
 DropOption = Annotated[
-    list[str] | None, typer.Option("--drop", help="Column to ignore (repeatable).")
+    list[str] | None, typer.Option("--drop", metavar="COL", help="Column to ignore (repeatable).")
 ]
 ConfigOption = Annotated[
     Path | None,
@@ -239,13 +242,15 @@ def dataclass_options(cls, *, skip: Iterable[str] = ()) -> list[inspect.Paramete
             continue
         kind = _base_type(hints[f.name])
         help_text = docs.get(f.name, "").replace("[", "\\[") + _default_text(f.default)
+        metavar = None
         if f.metadata.get("cli") == "repeat":
             kind = list[str]
+            metavar = "CODE:COL" if f.name == "accept" else "VALUE"
         if kind is bool:
             decl = (f"{_flag(f.name)}/--no-{f.name.replace('_', '-')}",)
         else:
             decl = (_flag(f.name),)
-        option = typer.Option(*decl, help=help_text, show_default=False)
+        option = typer.Option(*decl, help=help_text, show_default=False, metavar=metavar)
         params.append(
             inspect.Parameter(
                 f.name,

@@ -68,26 +68,27 @@ def audit(
     drop: DropOption = None,
     out_dir: Annotated[
         Path | None,
-        typer.Option("--out", help="Directory for audit.json and audit.md. [default: audit]"),
+        typer.Option("--out", help="Directory for audit.json and audit.md. \\[default: audit]"),
     ] = None,
     fail_on: Annotated[
         str | None,
         typer.Option(
-            help="Exit 1 at findings of this severity or worse: error | warning | never. [default: error]"
+            help="Exit 1 at findings of this severity or worse: error | warning | never. \\[default: error]"
         ),
     ] = None,
     ignore: Annotated[
-        list[str] | None, typer.Option("--ignore", help="Check code to skip (repeatable).")
+        list[str] | None,
+        typer.Option("--ignore", metavar="CODE", help="Check code to skip (repeatable)."),
     ] = None,
     accept: AcceptOption = None,
     sample_rows: Annotated[
-        int | None, typer.Option(help="Row budget of expensive checks. [default: 200000]")
+        int | None, typer.Option(help="Row budget of expensive checks. \\[default: 200000]")
     ] = None,
     folds: Annotated[
-        int | None, typer.Option(help="CV folds training will use. [default: 5]")
+        int | None, typer.Option(help="CV folds training will use. \\[default: 5]")
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(help="Seed of sampling and permutations. [default: 0]")
+        int | None, typer.Option(help="Seed of sampling and permutations. \\[default: 0]")
     ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the JSON report to stdout instead of the table.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from groupwise._format import fmt
@@ -30,6 +31,7 @@ def _env(autoescape: bool):
     )
     env.filters["fmt"] = fmt
     env.filters["ci"] = _ci
+    env.filters["shell"] = shlex.quote
     return env
 
 

@@ -90,6 +90,10 @@ def summarize_run(run, *, embed_images: bool = True) -> dict[str, Any]:
     return {
         "meta": meta,
         "run_id": run.run_id,
+        "models_dir": str(meta["config"].get("models_dir", run.models_dir)),
+        "models_dir_absolute": Path(
+            str(meta["config"].get("models_dir", run.models_dir))
+        ).is_absolute(),
         "task": run.task,
         "target": meta["spec"]["target"],
         "primary": primary,

@@ -1,0 +1,34 @@
+"""Commands printed in a run's model card are copy-paste runnable for that run, also from a
+models directory that is not the default."""
+
+import re
+import shlex
+
+import pandas as pd
+
+
+def _bash_blocks(text: str) -> list[str]:
+    return [line for block in re.findall(r"```bash\n(.*?)```", text, re.S) for line in block.splitlines() if line.strip()]  # fmt: skip
+
+
+def test_the_model_cards_commands_run_verbatim(cli, small_run, tmp_path, monkeypatch):
+    run, df = small_run
+    monkeypatch.chdir(tmp_path)  # not where train ran: the card must carry the models dir
+    df.drop(columns="y").head(20).to_parquet(tmp_path / "new_rows.parquet", index=False)
+    lines = _bash_blocks(run.layout.model_card.read_text())
+    assert [shlex.split(line)[1] for line in lines] == ["predict", "skew-check", "report"]
+    for line in lines:
+        argv = shlex.split(line)
+        assert argv[0] == "groupwise"
+        result = cli(*argv[1:])
+        assert result.exit_code == 0, (line, result.output)
+    out = pd.read_parquet(tmp_path / "predictions.parquet")
+    assert len(out) == 20 and "prediction" in out.columns
+
+
+def test_the_model_cards_python_snippet_names_the_models_dir(small_run):
+    run, _ = small_run
+    card = run.layout.model_card.read_text()
+    snippet = re.search(r"```python\n(.*?)```", card, re.S).group(1)
+    assert f'load_run("{run.run_id}", models_dir=' in snippet
+    assert str(run.models_dir) in snippet
