@@ -102,3 +102,28 @@ def test_tablespec_round_trips_through_dict():
 )
 def test_infer_task(values, task):
     assert infer_task(pd.Series(values))[0] == task
+
+
+@pytest.mark.parametrize(
+    ("labels", "positive"),
+    [
+        (
+            ["Democracy"] * 30 + ["Non-democracy"] * 70,
+            "Democracy",
+        ),  # the minority would say otherwise
+        (["yes"] * 80 + ["no"] * 20, "yes"),
+        (["control"] * 20 + ["tumour"] * 80, "tumour"),
+        (["Healthy"] * 10 + ["Sick"] * 90, "Sick"),
+        (["a"] * 70 + ["b"] * 30, "b"),  # no name says anything: the less frequent class
+    ],
+)
+def test_the_positive_class_follows_the_naming_rule_then_the_minority(labels, positive):
+    from groupwise.spec import resolve_pos_label
+
+    assert resolve_pos_label(pd.Series(labels)) == positive
+
+
+def test_pos_label_overrides_the_naming_rule():
+    from groupwise.spec import resolve_pos_label
+
+    assert resolve_pos_label(pd.Series(["yes", "no", "no"]), "no") == "no"

@@ -82,7 +82,10 @@ class TableSpec:
         for integer targets with at most 10 distinct values; regression otherwise.
     pos_label : scalar, default=None
         The positive class of a binary target. ``None``: the larger label for
-        numbers and booleans (1, True), otherwise the less frequent class.
+        numbers and booleans (1, True); for text, the class whose name says
+        positive (``1``, ``true``, ``yes``, ``positive``, ``case``, ``event``, ...) or
+        whose partner says negative (``0``, ``no``, ``control``, ``normal``, a
+        ``non-``/``not `` prefix, ...); otherwise the less frequent class.
     id_cols : tuple of str, default=()
         Identifiers, carried into predictions, never used as features.
     group_col : str, default=None
@@ -324,6 +327,33 @@ def infer_task(y: pd.Series) -> tuple[str, str]:
     return "regression", f"numeric target with {n_unique} distinct values"
 
 
+_POSITIVE_NAMES = frozenset({
+    "1", "true", "t", "yes", "y", "positive", "pos", "case", "cases", "event", "events",
+    "disease", "diseased", "present", "abnormal", "malignant", "sick", "ill", "fail",
+    "failure", "failed", "dead", "died", "death", "churn", "churned", "fraud", "default",
+    "defaulted", "responder", "response", "success", "hit", "active", "affected", "tumor",
+})  # fmt: skip
+_NEGATIVE_NAMES = frozenset({
+    "0", "false", "f", "no", "n", "negative", "neg", "control", "controls", "none",
+    "absent", "normal", "benign", "healthy", "alive", "survived", "pass", "passed", "ok",
+    "non-event", "nonresponder", "non-responder", "inactive", "unaffected", "other", "rest",
+})  # fmt: skip
+
+
+def _says(label) -> str | None:
+    """Whether a class name reads as the positive or the negative class of a binary target.
+
+    >>> _says("Yes"), _says("control"), _says("Non-democracy"), _says("Democracy")
+    ('positive', 'negative', 'negative', None)
+    """
+    text = str(label).strip().lower().replace("_", " ")
+    if text in _POSITIVE_NAMES:
+        return "positive"
+    if text in _NEGATIVE_NAMES or text.startswith(("non-", "non ", "not ", "no ", "un-")):
+        return "negative"
+    return None
+
+
 def resolve_pos_label(y: pd.Series, pos_label=None):
     """The positive class of a binary target (see :class:`TableSpec`)."""
     labels = list(pd.unique(y.dropna()))
@@ -337,6 +367,12 @@ def resolve_pos_label(y: pd.Series, pos_label=None):
         return matches[0]
     if pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype):
         return max(labels)
+    if len(labels) == 2:
+        said = [_says(lab) for lab in labels]
+        if said.count("positive") == 1 and "positive" in said:
+            return labels[said.index("positive")]
+        if said.count("negative") == 1:
+            return labels[1 - said.index("negative")]
     counts = y.value_counts()
     return (
         counts.index[counts.to_numpy().argmin()]

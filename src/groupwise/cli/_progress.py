@@ -20,7 +20,6 @@ from rich.progress import (
 
 from groupwise.cli._common import err, is_interactive
 
-
 #: Seconds between "still working" lines in a non-interactive log.
 HEARTBEAT_S = 30.0
 

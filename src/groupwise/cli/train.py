@@ -76,7 +76,12 @@ def _train(table: Path, config: Path | None = None, **options: Any) -> None:
         check_models_dir(cfg.models_dir)
         df = read_table(table)
         run = run_train(
-            df, spec, cfg, dataset_path=str(table), progress=RichProgress(), events=_Printer(cfg)
+            df,
+            spec,
+            cfg,
+            dataset_path=str(table),
+            progress=RichProgress(),
+            events=_Printer(cfg, pos_label_given=spec.pos_label is not None),
         )
     print_model_checks(run.model_checks)
     out().print(f"\nrun:    [bold]{run.path}[/]\nreport: [bold]{run.layout.report}[/]")
@@ -119,11 +124,29 @@ train.__signature__, train.__annotations__ = _signature()
 class _Printer:
     """Renders training events as they arrive."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, *, pos_label_given: bool = False):
         self.cfg = cfg
+        self.cfg_pos_label = pos_label_given
 
     def __call__(self, name: str, payload: Any) -> None:
         getattr(self, f"on_{name}", lambda p: None)(payload)
+
+    def on_prepared(self, prep) -> None:
+        t = prep.table
+        text = f"[bold]Task:[/] {t.task} of {escape(repr(t.target))}"
+        if t.task == "classification" and len(t.classes) == 2:
+            how = (
+                "given by --pos-label"
+                if self.cfg_pos_label
+                else "by the naming rule, else the minority class"
+            )
+            text += (
+                f"; positive class {escape(repr(t.pos_label))} ({how}; change it with --pos-label)"
+            )
+        elif t.task == "classification":
+            text += f"; {len(t.classes)} classes"
+        text += f"; primary metric {prep.metric}"
+        out().print(text)
 
     def on_audit(self, report) -> None:
         c = report.counts()

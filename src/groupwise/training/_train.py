@@ -74,7 +74,7 @@ def train(
     progress : Progress, default=None
         Receives one stage per step (see ``groupwise._progress``).
     events : callable, default=None
-        ``events(name, payload)`` is called with ``"audit"``, ``"plan"``,
+        ``events(name, payload)`` is called with ``"prepared"``, ``"audit"``, ``"plan"``,
         ``"leaderboard"``, ``"tuning"`` and ``"holdout"`` as results become available.
     executor : Executor, default=None
         Runs CV folds, tuning trials and learning-curve fits; default a
@@ -102,6 +102,7 @@ def train(
 
     t0, started = time.perf_counter(), dt.datetime.now(dt.UTC)
     prep = prepare(df, spec, config, candidates=candidates, dataset_path=dataset_path)
+    emit("prepared", prep)
     report = timed("audit", audit_table, prep, config, progress=progress, emit=emit)
     plan = timed("plan", plan_splits, prep.table, holdout=config.holdout, folds=config.folds, seed=config.seed, nested_below=config.nested_below)  # fmt: skip
     emit("plan", plan)
