@@ -1,3 +1,3 @@
-from groupwise.cli import main
+from groupwise._entry import main
 
 main()

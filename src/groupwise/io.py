@@ -284,6 +284,10 @@ def iter_table_chunks(
             yield from reader
     except pd.errors.EmptyDataError:
         raise DataError(f"Input file {str(p)!r} has no header row.") from None
+    except (KeyError, TypeError) as exc:  # damaged pandas metadata inside a Parquet file
+        if fmt != "parquet":
+            raise
+        raise FileFormatError(_parse_message(p, fmt, exc)) from None
     except Exception as exc:
         if _is_parse_error(exc):
             raise FileFormatError(_parse_message(p, fmt, exc)) from None
@@ -327,6 +331,7 @@ def check_writable(path: str | os.PathLike) -> Path:
         )
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
+        _clean_stale_temps(dest)  # what a killed earlier write left, even if this one fails
         fd, probe = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".probe", dir=dest.parent)
         try:
             os.write(fd, b"groupwise")

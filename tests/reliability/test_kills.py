@@ -192,3 +192,14 @@ def test_concurrent_trains_both_complete_and_latest_is_the_newest(big_csv, tmp_p
     ids = sorted(p.name for p in (models / "runs").iterdir())
     assert len(ids) == 2 and not tmp_runs(models)
     assert (models / "registry" / "latest.txt").read_text().strip() == ids[-1]
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_the_command_line_is_still_starting(tmp_path, sig, code):
+    proc = start("train", tmp_path / "t.csv", "--target", "y", cwd=tmp_path)
+    time.sleep(0.5)  # importing the command line takes seconds: the signal lands in there
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err
+    assert not list(tmp_path.iterdir())

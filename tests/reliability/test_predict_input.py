@@ -198,3 +198,21 @@ def test_zeroed_bytes_in_a_checksummed_parquet_file_are_detected(cli, run_copy, 
     result = _predict(cli, run_copy, src, tmp_path / "out.parquet")
     assert_refused(result, "checksum")
     assert not (tmp_path / "out.parquet").exists()
+
+
+def test_damaged_pandas_metadata_in_parquet_is_a_parse_error(cli, run_copy, inputs, tmp_path):
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(inputs, preserve_index=False)
+    meta = json.loads(table.schema.metadata[b"pandas"])
+    for col in meta["columns"]:
+        col.pop("pandas_type", None)
+    table = table.replace_schema_metadata({b"pandas": json.dumps(meta).encode()})
+    src = tmp_path / "in.parquet"
+    pq.write_table(table, src)
+    result = _predict(cli, run_copy, src, tmp_path / "p.csv")
+    assert_refused(result, "in.parquet")
+    assert not (tmp_path / "p.csv").exists()

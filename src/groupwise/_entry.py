@@ -1,0 +1,35 @@
+"""The console-script entry point: signals are handled from the first instant.
+
+Importing the command line takes a few seconds (scikit-learn, pandas, rich); a Ctrl-C,
+SIGTERM or SIGHUP in that window must end the process as cleanly as one during the work:
+exit 128 + signal, one line, no traceback. Nothing has been written yet at that point.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+
+def _starting(signum, frame):
+    raise _Stopped(signum)
+
+
+class _Stopped(BaseException):
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def main() -> None:
+    """``groupwise``: install the signal handlers, then import and run the command line."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _starting)
+    try:
+        from groupwise.cli import main as run
+    except (_Stopped, KeyboardInterrupt) as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        sys.stderr.write(f"stopped by {signal.Signals(signum).name} while starting; nothing was written\n")  # fmt: skip
+        sys.exit(128 + signum)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    run()
