@@ -190,11 +190,17 @@ class _Printer:
                 r["rank"], r["candidate"], fmt(r[primary]), f"{fmt(r[f'{primary}_mean'])} ± {fmt(r[f'{primary}_sd'])}",
                 *[fmt(r[m]) for m in others], f"{r['fit_time_mean']:.2f}", flag,
             ])  # fmt: skip
+        short = {"balanced_accuracy": "bal. acc.", "accuracy": "acc.", "log_loss": "log loss"}
+        columns = ["#", "candidate", primary, "mean ± SD", *(short.get(m, m) for m in others),
+                   "fit s", "note"]  # fmt: skip
+        if not any(r[-1] for r in rows):  # no candidate to flag: no empty column
+            columns, rows = columns[:-1], [r[:-1] for r in rows]
         out().print(
             frame_table(
                 f"Leaderboard (cross-validation, {primary} on pooled out-of-fold predictions)",
-                ["#", "candidate", primary, "mean ± SD", *others, "fit s", ""],
+                columns,
                 rows,
+                no_wrap=("candidate", "#", "mean ± SD", "fit s"),
             )
         )
 
