@@ -163,3 +163,21 @@ def test_config_holes_are_refused(cli, table_csv, tmp_path, body, word):
     )
     assert_refused(result, word)
     assert not (tmp_path / "m").exists()
+
+
+def test_audit_writes_both_reports_or_neither(cli, table_csv, tmp_path, monkeypatch):
+    """The disk fills up between audit.json and audit.md: neither is left."""
+    import pathlib
+
+    real = pathlib.Path.write_text
+
+    def full(self, *a, **k):
+        if "audit.md" in self.name:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", full)
+    out = tmp_path / "a"
+    result = cli("audit", table_csv, "--target", "y", "--out", out)
+    assert_refused(result, os.strerror(errno.ENOSPC))
+    assert not out.exists() or not list(out.iterdir())

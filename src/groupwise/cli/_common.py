@@ -82,6 +82,10 @@ def handle_errors(fn: Callable) -> Callable:
             err().print(f"terminated by {exc.name}; nothing half-written was left behind")
             raise typer.Exit(128 + exc.signum) from None
         except KeyboardInterrupt:
+            signum = _RECEIVED.get("signum")
+            if signum is not None:  # a library re-raised our Terminated as a bare interrupt
+                err().print(f"terminated by {_signal_name(signum)}; nothing half-written was left behind")  # fmt: skip
+                raise typer.Exit(128 + signum) from None
             err().print("interrupted")
             raise typer.Exit(130) from None
         except OSError as exc:
@@ -111,6 +115,16 @@ def _bug() -> typing.NoReturn:
     raise typer.Exit(EXIT_BUG) from None
 
 
+#: The SIGTERM/SIGHUP received, kept in case a library turns Terminated into a plain interrupt.
+_RECEIVED: dict[str, int] = {}
+
+
+def _signal_name(signum: int) -> str:
+    import signal
+
+    return signal.Signals(signum).name
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C, so every temporary file and run
     directory is removed on the way out."""
@@ -132,6 +146,7 @@ def install_signal_handlers() -> None:
         return
 
     def handler(signum, frame):
+        _RECEIVED["signum"] = signum
         raise Terminated(signum)
 
     for sig in (signal.SIGTERM, signal.SIGHUP):

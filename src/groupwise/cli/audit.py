@@ -102,7 +102,7 @@ def audit(
     from groupwise.audit import audit as run_audit
     from groupwise.cli._progress import RichProgress
     from groupwise.exceptions import ConfigError
-    from groupwise.io import check_outputs, read_table, sha256_file, write_json, write_text
+    from groupwise.io import atomic_path, check_outputs, json_bytes, read_table, sha256_file
 
     opts = merged(
         {
@@ -142,8 +142,10 @@ def audit(
             accept=opts["accept"],
             progress=RichProgress(),
         )
-    write_json(report.to_dict(), out_path / "audit.json")
-    write_text(report.to_markdown(), out_path / "audit.md")
+    # both files or neither: each is written to a temporary file, renamed only when both are
+    with atomic_path(out_path / "audit.json") as tmp_json, atomic_path(out_path / "audit.md") as tmp_md:  # fmt: skip
+        tmp_json.write_bytes(json_bytes(report.to_dict()))
+        tmp_md.write_text(report.to_markdown(), encoding="utf-8")
     if json_output:
         typer.echo(report.to_json())
     else:
