@@ -99,7 +99,10 @@ def demo(
             learning_curve=False,
         )
         if quick
-        else dict(tune_trials=10, bootstrap=1000)
+        # the same four candidates on every machine (the boosting extras may be missing)
+        else dict(
+            tune_trials=3, bootstrap=1000, models=("dummy", "linear", "hist_gb", "random_forest")
+        )
     )
     train_cfg = TrainConfig(models_dir=str(directory / "models"), **budget)
     run = train(
