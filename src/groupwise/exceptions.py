@@ -4,7 +4,7 @@ Every error groupwise raises on purpose derives from :class:`GroupwiseError`.
 Specific errors also subclass the builtin exception they stand for, so callers
 can catch either ``ColumnNotFoundError`` or plain ``KeyError``.
 
-Each error carries an ``exit_code`` that the command line uses (DESIGN.md §3):
+Each error carries an ``exit_code`` that the command line uses (the README's "Exit codes"):
 ``2`` for bad input or usage. The message is written for the person who made
 the mistake: what was expected, what came in, and how to fix it.
 """

@@ -1,4 +1,4 @@
-"""The column roles every stage shares (DESIGN.md §1)."""
+"""The column roles every stage shares (the README's "Command line" roles)."""
 
 from __future__ import annotations
 

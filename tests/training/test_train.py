@@ -268,7 +268,7 @@ def test_regression_run_with_time_split(tmp_path):
     assert (run.path / "plots" / "residuals.png").exists()
     assert run.read_metrics("naive_vs_grouped") == {
         "applies": False,
-        "reason": "no group column, or naive CV disabled",
+        "reason": "time split: the comparison is made for group splits only (row-level CV would mix past and future)",
     }
 
 

@@ -1,4 +1,4 @@
-"""Coded checks for the silent failure modes of a feature table (DESIGN.md §6).
+"""Coded checks for the silent failure modes of a feature table (the README's "Checks").
 
 >>> from groupwise.audit import audit
 >>> report = audit(df, TableSpec(target="y", group_col="batch"))  # doctest: +SKIP

@@ -60,7 +60,7 @@ def metric_names(task: str) -> tuple[str, ...]:
 def default_primary_metric(
     task: str, n_classes: int = 2, positive_rate: float | None = None
 ) -> tuple[str, str]:
-    """DESIGN.md §5 defaults, with the reason."""
+    """The default primary metric for a task, with the reason."""
     if task == "regression":
         return "mae", "regression: mean absolute error"
     if n_classes > 2:

@@ -1,4 +1,4 @@
-"""Split planning and splitters (DESIGN.md §5)."""
+"""Split planning and splitters (the README's "Honest evaluation")."""
 
 from groupwise.model_selection._plan import (
     HOLDOUTS,

@@ -1,4 +1,4 @@
-"""Split planning (DESIGN.md §5): decided once, recorded, printed.
+"""Split planning (the README's "Honest evaluation"): decided once, recorded, printed.
 
 | roles given | holdout | CV on the rest |
 |---|---|---|
@@ -538,7 +538,9 @@ def plan_splits(
     }
     if kind == "grouped":
         held_ids = table.frame[table.group_col].iloc[hold_pos].astype(str).unique().tolist()
-        summary["holdout"]["group_ids"] = sorted(held_ids)[:100]
+        summary["holdout"]["group_ids"] = sorted(held_ids)[:100]  # the first 100 …
+        summary["holdout"]["n_groups"] = len(held_ids)  # … of this many
+        summary["holdout"]["group_ids_truncated"] = len(held_ids) > 100
     return SplitPlan(
         kind=kind,
         dev=np.asarray(dev_pos),

@@ -1,4 +1,4 @@
-"""Run directories and the registry (DESIGN.md §4): every file name of a run, spelled once.
+"""Run directories and the registry (the README's "The run directory"): every file name of a run, spelled once.
 
 A run is written into a hidden temporary sibling directory and renamed into place
 when complete; ``registry/latest.txt`` is replaced atomically only after that, so
@@ -58,7 +58,7 @@ class _File:
 
 
 class RunLayout:
-    """Where every file of a run lives (DESIGN.md §4).
+    """Where every file of a run lives (the README's "The run directory").
 
     ``RunLayout(root).holdout_metrics`` is the path of ``metrics/holdout_metrics.json``;
     ``RunLayout.FILES`` maps each name to its path relative to the run directory.

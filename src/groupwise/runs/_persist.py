@@ -1,4 +1,4 @@
-"""Safe model persistence (DESIGN.md §7).
+"""Safe model persistence (the README's threat model).
 
 Models are written with skops, never loaded with plain pickle. Loading reads the file's
 bytes once; the checksum, the type check and the load all use those bytes, so the file

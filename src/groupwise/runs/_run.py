@@ -75,7 +75,7 @@ class _Metrics:
 
 
 class Run:
-    """A complete run directory (DESIGN.md §4).
+    """A complete run directory (the README's "The run directory").
 
     Attributes
     ----------

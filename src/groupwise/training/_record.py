@@ -145,6 +145,15 @@ def _tables(o: Outcome, predictor: Predictor) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _why_no_naive(o: Outcome, config: TrainConfig) -> str:
+    """Why the naive (row-level) CV was not compared with the grouped one."""
+    if not config.naive_cv:
+        return "naive CV disabled (naive_cv=False, --no-naive-cv)"
+    if o.plan.kind == "time":
+        return "time split: the comparison is made for group splits only (row-level CV would mix past and future)"  # fmt: skip
+    return "no group column: the splits are row-level already"
+
+
 def _documents(o: Outcome, config: TrainConfig) -> dict[str, Any]:
     prep, sel, h, point = o.prep, o.selection, o.holdout, o.point
     threshold: dict[str, Any] = {"applies": point.threshold is not None}
@@ -188,7 +197,7 @@ def _documents(o: Outcome, config: TrainConfig) -> dict[str, Any]:
         },
         "threshold": threshold,
         "naive_vs_grouped": o.naive_vs_grouped
-        or {"applies": False, "reason": "no group column, or naive CV disabled"},
+        or {"applies": False, "reason": _why_no_naive(o, config)},
         "baselines": {
             "metric": prep.metric,
             "baselines": h.baselines,
