@@ -320,11 +320,20 @@ def write_fault(path: str | os.PathLike, exc: OSError) -> EnvironmentFault:
     )
 
 
-def check_writable(path: str | os.PathLike) -> Path:
-    """Fail early, before any work, when ``path`` cannot be written: it is a directory, a
-    part of it is a file, or the disk refuses a probe file next to it. Creates missing
-    parent directories."""
-    dest = Path(path)
+def probe_write(directory: str | os.PathLike, prefix: str = ".probe-") -> None:
+    """Write and remove a small file in ``directory``; raises the ``OSError`` the disk gives."""
+    fd, probe = tempfile.mkstemp(prefix=prefix, suffix=".probe", dir=directory)
+    try:
+        os.write(fd, b"groupwise")
+    finally:
+        os.close(fd)
+        os.unlink(probe)
+
+
+def _beside(dest: Path, suffix: str) -> tuple[int, str]:
+    """Create ``dest``'s directory, remove temporary files killed writers left next to it
+    and open a new one (``.<name>.XXXX<suffix>``). A refusal of the machine is raised as
+    :class:`EnvironmentFault`; a directory at ``dest`` as :class:`DataError`."""
     if dest.is_dir():
         raise DataError(
             f"The output path {str(dest)!r} is a directory; give a file name inside it."
@@ -332,16 +341,28 @@ def check_writable(path: str | os.PathLike) -> Path:
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         _clean_stale_temps(dest)  # what a killed earlier write left, even if this one fails
-        fd, probe = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".probe", dir=dest.parent)
-        try:
-            os.write(fd, b"groupwise")
-        finally:
-            os.close(fd)
-            os.unlink(probe)
+        return tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix, dir=dest.parent)
     except OSError as exc:
         if environment_errno(exc) is None:
             raise
         raise write_fault(dest, exc) from None
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Fail early, before any work, when ``path`` cannot be written: it is a directory, a
+    part of it is a file, or the disk refuses a probe file next to it. Creates missing
+    parent directories."""
+    dest = Path(path)
+    fd, probe = _beside(dest, ".probe")
+    try:
+        os.write(fd, b"groupwise")
+    except OSError as exc:
+        if environment_errno(exc) is None:
+            raise
+        raise write_fault(dest, exc) from None
+    finally:
+        os.close(fd)
+        os.unlink(probe)
     return dest
 
 
@@ -389,18 +410,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     import fcntl
 
     dest = Path(path)
-    if dest.is_dir():
-        raise DataError(
-            f"The output path {str(dest)!r} is a directory; give a file name inside it."
-        )
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        _clean_stale_temps(dest)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    except OSError as exc:
-        if environment_errno(exc) is None:
-            raise
-        raise write_fault(dest, exc) from None
+    fd, tmp_name = _beside(dest, ".tmp")
     tmp = Path(tmp_name)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

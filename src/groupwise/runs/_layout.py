@@ -13,7 +13,6 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from groupwise.exceptions import (
     RunNotFoundError,
     did_you_mean,
 )
-from groupwise.io import write_text
+from groupwise.io import probe_write, write_text
 
 __all__ = [
     "RUN_ID_RE",
@@ -214,12 +213,7 @@ def check_models_dir(models_dir: str | os.PathLike, *, min_free: int = 20 << 20)
     for d in (runs_dir(root), registry_file(root).parent):
         existing = next(p for p in [d, *d.parents] if p.exists())
         try:
-            fd, probe = tempfile.mkstemp(prefix=".probe-", dir=existing)
-            try:
-                os.write(fd, b"groupwise")
-            finally:
-                os.close(fd)
-                os.unlink(probe)
+            probe_write(existing)
         except OSError as exc:
             raise _fault(existing, "write to", exc) from None
     existing = next(p for p in [runs_dir(root), *runs_dir(root).parents] if p.exists())
