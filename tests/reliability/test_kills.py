@@ -74,6 +74,16 @@ def children(pid: int) -> set[int]:
     return found
 
 
+def catches(pid: int, sig: int) -> bool:
+    """Whether process ``pid`` has a handler installed for ``sig`` (from /proc)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    mask = int(next(line for line in status.splitlines() if line.startswith("SigCgt:")).split()[1], 16)  # fmt: skip
+    return bool(mask & (1 << (sig - 1)))
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -197,7 +207,9 @@ def test_concurrent_trains_both_complete_and_latest_is_the_newest(big_csv, tmp_p
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_while_the_command_line_is_still_starting(tmp_path, sig, code):
     proc = start("train", tmp_path / "t.csv", "--target", "y", cwd=tmp_path)
-    time.sleep(0.5)  # importing the command line takes seconds: the signal lands in there
+    # the entry point's handlers are in place (SIGHUP caught) while the command line is
+    # still importing, which takes seconds: the signal lands in there
+    wait_for(lambda: catches(proc.pid, signal.SIGHUP), timeout=30, what="the entry point")
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
