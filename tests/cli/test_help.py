@@ -37,4 +37,5 @@ def test_help_shows_the_defaults(help_of, argv):
 def test_repeatable_options_show_what_they_take(help_of):
     text = help_of(["train"], width=120)
     assert "<list[str]>" not in text
-    assert "CODE:COL" in text and "COL" in text
+    assert re.search(r"--accept\s+CODE:COL\s", text)
+    assert re.search(r"--id\s+COL\s", text)

@@ -14,22 +14,14 @@ import pandas as pd
 
 from groupwise.audit._base import Check, NotApplicable
 from groupwise.evaluation._bootstrap import MIN_BOOTSTRAP_GROUPS
+from groupwise.evaluation._intervals import BOUNDED
 from groupwise.evaluation._metrics import GREATER_IS_BETTER
 
 __all__ = ["MODEL_CHECKS", "ModelContext"]
 
-#: Metrics on a [0, 1] scale: gaps are absolute. Others (MAE, RMSE, log loss) relative.
-_BOUNDED = {
-    "roc_auc",
-    "pr_auc",
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-    "precision",
-    "recall",
-    "r2",
-    "brier",
-}
+#: Metrics on a [0, 1] scale (R² at most 1): gaps are absolute. Others (MAE, RMSE, log
+#: loss) relative.
+_BOUNDED = BOUNDED | {"r2"}
 
 
 @dataclasses.dataclass
