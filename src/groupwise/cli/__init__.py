@@ -13,6 +13,7 @@ from groupwise.cli import generate as _generate
 from groupwise.cli import predict as _predict
 from groupwise.cli import report as _report
 from groupwise.cli import runs as _runs
+from groupwise.cli import serve as _serve
 from groupwise.cli import train as _train
 from groupwise.cli._common import configure_logging, install_signal_handlers
 
@@ -35,7 +36,39 @@ def _flags_show_no_value_type() -> None:
     TyperOption.display_type_rich = display_type_rich
 
 
+def _option_names_never_truncated() -> None:
+    """Help at 80 columns shows every option name whole (``--no-learning-curve``, not
+    ``--no-learning-cur…``): a flag's negative form goes under its positive one instead of
+    into a column of its own, the name and type columns keep their width, and the help text
+    wraps (long words fold). (Typer's tables let rich shorten any column.)"""
+    import typer.rich_utils as rich_utils
+    from rich.text import Text
+
+    base = rich_utils.Table
+    if getattr(base, "_groupwise", False):
+        return
+
+    class HelpTable(base):
+        _groupwise = True
+
+        def add_row(self, *renderables, **kwargs):
+            cells = list(renderables)
+            if len(cells) in (6, 7):  # an options row: [required], long, short, --no-long, ...
+                first = len(cells) - 6
+                positive, negative = cells[first], cells[first + 2]
+                if isinstance(positive, Text) and isinstance(negative, Text) and negative.plain:
+                    cells[first] = Text.assemble(positive, "\n", negative)
+                    cells[first + 2] = Text("")
+            super().add_row(*cells, **kwargs)
+            for column in self.columns[:-1]:
+                column.no_wrap = True
+            self.columns[-1].overflow = "fold"
+
+    rich_utils.Table = HelpTable
+
+
 _flags_show_no_value_type()
+_option_names_never_truncated()
 
 app = typer.Typer(
     name="groupwise",
@@ -74,6 +107,7 @@ app.command("train")(_train.train)
 app.command("report")(_report.report)
 app.command("predict")(_predict.predict)
 app.command("skew-check")(_predict.skew_check)
+app.command("serve")(_serve.serve)
 app.add_typer(_runs.app, name="runs")
 app.command("demo")(_demo.demo)
 
