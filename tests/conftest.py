@@ -54,3 +54,55 @@ def small_run(tmp_path_factory):
     )
     run = train(df, TableSpec(target="y", group_col="batch", id_cols=["sample_id"]), cfg)
     return run, df
+
+
+@pytest.fixture
+def serve_process():
+    """Start ``python -m groupwise serve ARGS...`` (loopback, bounded waits); returns
+    ``(base_url, process, output_lines)``. The process is killed at teardown if still up."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    started = []
+
+    def start(*args, env=None):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "groupwise", "serve", *map(str, args)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **(env or {})},
+        )  # fmt: skip
+        started.append(proc)
+        lines: list[str] = []
+        threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()  # fmt: skip
+        deadline = time.monotonic() + 60
+        while not any("serving run" in ln for ln in lines):
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the server did not report its address"
+            time.sleep(0.05)
+        line = next(ln for ln in lines if "serving run" in ln)
+        return line.split(" at ")[1].split()[0].rstrip("/"), proc, lines
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def tampered_copy(tmp_path):
+    """``make(run)``: a copy of the run directory whose model file has one byte flipped."""
+    import shutil
+
+    def make(run):
+        copy = tmp_path / "runs" / run.path.name
+        shutil.copytree(run.path, copy)
+        model = copy / "model" / "model.skops"
+        data = bytearray(model.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        model.write_bytes(bytes(data))
+        return copy
+
+    return make

@@ -38,6 +38,7 @@ __all__ = [
     "read_json",
     "read_parquet_metadata",
     "read_table",
+    "read_table_bytes",
     "same_file",
     "check_outputs",
     "check_writable",
@@ -161,6 +162,53 @@ def read_table(
         raise
 
 
+def read_table_bytes(data: bytes, fmt: str, *, what: str = "the upload") -> pd.DataFrame:
+    """Read a whole Parquet, CSV or TSV table held in memory (an upload), never touching
+    the filesystem. CSV and TSV are read as text, as :func:`iter_table_chunks` reads them
+    for prediction, so the caller coerces the values exactly as for a file.
+
+    Raises
+    ------
+    DataError
+        No bytes, no header row, or a column named twice.
+    FileFormatError
+        ``fmt`` is not a table format, or the bytes cannot be parsed as ``fmt``.
+    """
+    import io as _io
+
+    if fmt not in ("parquet", "csv", "tsv"):
+        raise FileFormatError(
+            f"{what} must be parquet, csv or tsv. Got {fmt!r} instead; send one of those."
+        )
+    if not data:
+        raise DataError(f"{what} is empty (0 bytes); expected a {fmt} table.")
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(_io.BytesIO(data), page_checksum_verification=True)
+            names = list(table.schema.names)
+            _check_unique(names, what)
+            return table.to_pandas()
+        import csv
+
+        sep = "\t" if fmt == "tsv" else ","
+        head = data[: 1 << 20].decode("utf-8", errors="replace").splitlines()[:1]
+        _check_unique([c.strip() for c in next(csv.reader(head, delimiter=sep), [])], what)
+        return pd.read_csv(_io.BytesIO(data), sep=sep, dtype=str, low_memory=False)
+    except GroupwiseError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{what} has no header row; expected a {fmt} table.") from None
+    except Exception as exc:
+        if _is_parse_error(exc) or isinstance(exc, (ValueError, KeyError, TypeError)):
+            raise FileFormatError(
+                f"Cannot read {what} as {fmt}: {exc}. Send a complete {fmt} file (not "
+                "truncated, not another format)."
+            ) from None
+        raise
+
+
 def _is_parse_error(exc: Exception) -> bool:
     import gzip
     import zlib
@@ -191,7 +239,7 @@ def _header(p: Path, fmt: str) -> list[str]:
     return [c.strip() for c in row]
 
 
-def _check_unique(names: Sequence[str], p: Path) -> None:
+def _check_unique(names: Sequence[str], p: Path | str) -> None:
     from collections import Counter
 
     dup = [n for n, k in Counter(names).items() if k > 1]

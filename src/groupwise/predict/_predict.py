@@ -127,11 +127,18 @@ class Predictor:
     def predict_frame(self, df: pd.DataFrame, *, on_bad_values: str = "error") -> pd.DataFrame:
         """Validate ``df`` against the schema, then predict. Raises
         :class:`SchemaViolationError` listing every violation when the input is not usable."""
+        return self.predict_checked(df, on_bad_values=on_bad_values)[0]
+
+    def predict_checked(
+        self, df: pd.DataFrame, *, on_bad_values: str = "error", what: str = "the input"
+    ) -> tuple[pd.DataFrame, ValidationReport]:
+        """:meth:`predict_frame` that also returns the validation report (its warnings and
+        notices: unseen categories, out-of-range numbers, extra columns)."""
         X, report = self.validate_frame(df, on_bad_values=on_bad_values)
         if not report.ok:
-            raise SchemaViolationError(violation_message(report, "the input"), report)
+            raise SchemaViolationError(violation_message(report, what), report)
         ids = df[[c for c in self.schema.id_cols if c in df.columns]].reset_index(drop=True)
-        return self.format(self._raw(X), ids if len(ids.columns) else None)
+        return self.format(self._raw(X), ids if len(ids.columns) else None), report
 
     # ---------------------------------------------------------------- files
     def validate_file(
