@@ -6,7 +6,7 @@ import re
 import pytest
 
 COMMANDS = [[], ["generate"], ["audit"], ["train"], ["predict"], ["skew-check"], ["report"],
-            ["demo"], ["serve"], ["runs"], ["runs", "list"], ["runs", "show"]]  # fmt: skip
+            ["demo"], ["serve"], ["evaluate"], ["runs"], ["runs", "list"], ["runs", "show"]]  # fmt: skip
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def test_help_has_no_value_type_on_flags_and_no_lost_markup(help_of, argv):
         assert "[command]" in text  # the table name survives rich markup
 
 
-@pytest.mark.parametrize("argv", [["audit"], ["train"], ["predict"], ["serve"]])
+@pytest.mark.parametrize("argv", [["audit"], ["train"], ["predict"], ["serve"], ["evaluate"]])
 def test_help_shows_the_defaults(help_of, argv):
     text = " ".join(help_of(argv, width=200).split())
     assert len(re.findall(r"\[default: [^\]]+\]", text)) >= 3, text

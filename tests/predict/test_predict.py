@@ -24,7 +24,9 @@ def test_multi_chunk_prediction_keeps_rows_order_and_ids(cli, small_run, tmp_pat
     pred = pd.read_csv(out) if out.suffix == ".csv" else pd.read_parquet(out)
     assert len(pred) == len(new)
     assert pred["sample_id"].tolist() == new["sample_id"].tolist()
-    assert list(pred.columns) == ["sample_id", "prediction", "proba_0", "proba_1", "score"]
+    # the ids, then the run's group column (the input has it), then the predictions
+    assert list(pred.columns) == ["sample_id", "batch", "prediction", "proba_0", "proba_1", "score"]
+    assert pred["batch"].astype(str).tolist() == new["batch"].astype(str).tolist()
     direct = run.predict(new)
     np.testing.assert_allclose(pred["score"], direct["score"], atol=1e-12)
 
@@ -148,3 +150,29 @@ def test_wrong_extension_and_missing_run(cli, small_run, tmp_path):
         tmp_path / "none",
     )
     assert result.exit_code == 2 and "No run found" in " ".join(result.stderr.split())
+
+
+def test_keep_copies_columns_through_and_refuses_unknown_or_colliding_ones(
+    cli, small_run, tmp_path
+):
+    run, df = small_run
+    src = tmp_path / "in.parquet"
+    df.drop(columns="y").assign(site=[f"x{i % 3}" for i in range(len(df))]).head(50).to_parquet(src)
+    out = tmp_path / "p.parquet"
+    base = ("predict", src, "--out", out, "--models-dir", run.models_dir)
+    res = cli(*base, "--keep", "site", "--keep", "i1")
+    assert res.exit_code == 0, res.output
+    pred = pd.read_parquet(out)
+    assert list(pred.columns)[:4] == ["sample_id", "site", "i1", "batch"]
+    assert pred["site"].tolist() == [f"x{i % 3}" for i in range(50)]
+    out.unlink()
+    res = cli(*base, "--keep", "plate")
+    assert res.exit_code == 2 and "--keep 'plate' is not a column of the input" in " ".join(
+        res.output.split()
+    )
+    assert not out.exists()
+    collide = tmp_path / "c.parquet"
+    df.drop(columns="y").assign(score=1.0).head(5).to_parquet(collide)
+    res = cli("predict", collide, "--out", out, "--models-dir", run.models_dir, "--keep", "score")
+    assert res.exit_code == 2 and "collide" in res.output
+    assert not out.exists()

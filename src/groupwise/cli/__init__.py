@@ -9,6 +9,7 @@ import typer
 from groupwise._version import __version__
 from groupwise.cli import audit as _audit
 from groupwise.cli import demo as _demo
+from groupwise.cli import evaluate as _evaluate
 from groupwise.cli import generate as _generate
 from groupwise.cli import predict as _predict
 from groupwise.cli import report as _report
@@ -108,6 +109,7 @@ app.command("report")(_report.report)
 app.command("predict")(_predict.predict)
 app.command("skew-check")(_predict.skew_check)
 app.command("serve")(_serve.serve)
+app.command("evaluate")(_evaluate.evaluate)
 app.add_typer(_runs.app, name="runs")
 app.command("demo")(_demo.demo)
 

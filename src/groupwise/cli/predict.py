@@ -49,6 +49,15 @@ def predict(
             help="error: refuse values that cannot be read; null: predict them as missing."
         ),
     ] = "error",
+    keep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--keep",
+            metavar="COL",
+            help="Input column to copy to the output after the ids (repeatable). The run's "
+            "group column is copied whenever the input has it.",
+        ),
+    ] = None,
 ) -> None:
     """Validate INPUT against the run's schema, then predict it chunk by chunk into --out.
 
@@ -65,6 +74,13 @@ def predict(
         )
     r = load_run(run, models_dir)
     _ = r.pipeline  # verify the model file before reading any input
+    passed = list(keep or [])
+    group = r.spec.group_col
+    if group and group not in passed:
+        from groupwise.io import table_columns
+
+        if group in table_columns(input_path):
+            passed.append(group)  # evaluate and monitor read predictions per group
     t0 = time.perf_counter()
     try:
         result = r.predictor.predict_file(
@@ -72,6 +88,7 @@ def predict(
             output,
             chunk_rows=chunk_rows,
             on_bad_values=on_bad_values,
+            keep=passed,
             progress=RichProgress(),
         )
     except SchemaViolationError as exc:

@@ -86,7 +86,9 @@ class Predictor:
         self.pos = pos
 
     # ----------------------------------------------------------------- core
-    def _raw(self, X: pd.DataFrame) -> np.ndarray:
+    def raw(self, X: pd.DataFrame) -> np.ndarray:
+        """Model outputs for features already coerced by :meth:`validate_frame`:
+        probabilities (classification, one column per class) or predictions."""
         return predict_output(self.pipeline, X, self.task, len(self.classes))
 
     def format(self, raw: np.ndarray, ids: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -102,7 +104,7 @@ class Predictor:
 
     def predict_features(self, X: pd.DataFrame, ids: pd.DataFrame | None = None) -> pd.DataFrame:
         """Predict from feature columns already in training dtypes (the training path)."""
-        return self.format(self._raw(X[self.schema.feature_names]), ids)
+        return self.format(self.raw(X[self.schema.feature_names]), ids)
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -138,7 +140,7 @@ class Predictor:
         if not report.ok:
             raise SchemaViolationError(violation_message(report, what), report)
         ids = df[[c for c in self.schema.id_cols if c in df.columns]].reset_index(drop=True)
-        return self.format(self._raw(X), ids if len(ids.columns) else None), report
+        return self.format(self.raw(X), ids if len(ids.columns) else None), report
 
     # ---------------------------------------------------------------- files
     def validate_file(
@@ -159,6 +161,27 @@ class Predictor:
             report.add("EMPTY_INPUT", None, 1, message="the input has no rows")
         return report
 
+    def passthrough(self, columns: Sequence[str], keep: Sequence[str] = ()) -> list[str]:
+        """The input columns copied to the output, in order: the id columns present, then
+        ``keep`` (each must be in ``columns``; a ConfigError says which is not)."""
+        from groupwise.exceptions import ConfigError, did_you_mean
+
+        present = [str(c) for c in columns]
+        out = [c for c in self.schema.id_cols if c in present]
+        for c in keep:
+            if c not in present:
+                raise ConfigError(
+                    f"--keep {c!r} is not a column of the input.{did_you_mean(c, present)}"
+                )
+            if c == "prediction" or c == "score" or c.startswith("proba_"):
+                raise ConfigError(
+                    f"--keep {c!r} would collide with an output column (prediction, score, "
+                    "proba_*). Rename the column in the input."
+                )
+            if c not in out:
+                out.append(c)
+        return out
+
     def predict_file(
         self,
         input_path,
@@ -166,6 +189,7 @@ class Predictor:
         *,
         chunk_rows: int = 100_000,
         on_bad_values: str = "error",
+        keep: Sequence[str] = (),
         progress=None,
     ) -> dict[str, Any]:
         """Validate the whole input, then predict chunk by chunk into ``output_path``.
@@ -173,7 +197,8 @@ class Predictor:
         The output is written to a temporary file in its directory and renamed on
         success; on any failure no output file exists. Violations (if any) are written
         to ``<output>.violations.csv``. Raises :class:`SchemaViolationError` when the
-        input has errors.
+        input has errors. ``keep``: input columns copied to the output after the ids
+        (see :meth:`passthrough`).
         """
         from threadpoolctl import threadpool_limits
 
@@ -187,6 +212,7 @@ class Predictor:
         )
         check_writable(output_path)
         check_writable(violations_path)
+        ids_present = self.passthrough(table_columns(input_path), keep)  # before the long pass
         report = self.validate_file(
             input_path, chunk_rows=chunk_rows, on_bad_values=on_bad_values, progress=progress
         )
@@ -198,7 +224,6 @@ class Predictor:
             raise SchemaViolationError(
                 violation_message(report, str(input_path), violations_path), report
             )
-        ids_present = [c for c in self.schema.id_cols if c in table_columns(input_path)]
         written = 0
         meta = self.metadata()
         with atomic_path(output_path) as tmp, threadpool_limits(available_cores()):
@@ -218,7 +243,7 @@ class Predictor:
                             chunk, ValidationReport(on_bad_values), row_offset=offset
                         )
                         ids = chunk[ids_present].reset_index(drop=True) if ids_present else None
-                        frame = self.format(self._raw(X), ids)
+                        frame = self.format(self.raw(X), ids)
                         writer.write(frame)
                         written += len(frame)
                         offset += len(chunk)

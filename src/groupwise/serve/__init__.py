@@ -63,8 +63,9 @@ def create_app(
         each uses one native thread.
 
     The model file is verified (SHA-256, trusted types) and the schema read before the
-    app is returned, so a broken run fails here, not at the first request. BLAS thread
-    pools are capped at one thread (process-wide) while the app exists.
+    app is returned, so a broken run fails here, not at the first request. Each
+    prediction runs with one OpenMP thread; BLAS pools are process-wide and left to the
+    host process (:func:`serve` caps them at one thread).
     """
     from groupwise._parallel import available_cores
 
@@ -144,7 +145,12 @@ def serve(
         timeout_graceful_shutdown=5,
         server_header=False,
     )
+    from threadpoolctl import threadpool_limits
+
+    # this process is the server's own: BLAS pools get one thread, as requests already
+    # run side by side on the cores
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        with threadpool_limits(limits=1, user_api="blas"):
+            uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()

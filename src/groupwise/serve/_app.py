@@ -153,8 +153,6 @@ def build_app(run, *, max_request_bytes: int, max_concurrency: int) -> FastAPI:
     predictor = run.predictor  # verifies the model and the schema now, not at the 1st request
     stats = ServeStats()
     controller = ThreadpoolController()
-    # BLAS pools are process-wide: one thread each, as requests already run side by side
-    controller.limit(limits=1, user_api="blas")
     limiter = anyio.CapacityLimiter(max_concurrency)
     page = _page()
     model = run.run_meta.model or {}
