@@ -23,6 +23,7 @@ EXTRA_COLUMN           notice    a column the model does not use (ignored)
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -66,6 +67,22 @@ class FeatureSchema:
         d = dataclasses.asdict(self)
         d["categories"] = None if self.categories is None else list(self.categories)
         return d
+
+    @functools.cached_property
+    def _category_set(self) -> frozenset:
+        return frozenset(self.categories or ())
+
+    @functools.cached_property
+    def _category_index(self) -> pd.Index:
+        return pd.Index(list(self.categories or ()), dtype=object)
+
+    def seen(self, values: np.ndarray) -> np.ndarray:
+        """Whether each value is a category seen in training (a Python set for a few
+        values, a hash index for many)."""
+        if len(values) <= 64:
+            cats = self._category_set
+            return np.fromiter((v in cats for v in values), dtype=bool, count=len(values))
+        return self._category_index.get_indexer(values) >= 0
 
 
 @dataclasses.dataclass
@@ -275,7 +292,7 @@ class InputSchema:
                 )
             if f.kind == "categorical" and f.categories is not None:
                 present = pd.notna(values)
-                unseen = present & ~pd.Series(values, copy=False).isin(f.categories).to_numpy()
+                unseen = present & ~f.seen(values)
                 if unseen.any():
                     idx = np.flatnonzero(unseen)
                     report.add(
@@ -317,9 +334,13 @@ def _blank_as_missing(s: pd.Series) -> pd.Series:
     """Text that is empty or only spaces is a missing value (as an empty CSV cell is)."""
     if s.dtype != object and not pd.api.types.is_string_dtype(s.dtype):
         return s
-    text = s.astype(object)
-    blank = text.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
-    return text.mask(blank, None) if blank.any() else s
+    values = s.to_numpy(dtype=object, na_value=None)
+    blank = np.fromiter(
+        (isinstance(v, str) and not v.strip() for v in values), dtype=bool, count=len(values)
+    )
+    if not blank.any():
+        return s
+    return s.astype(object).mask(blank, None)
 
 
 def _coerce(s: pd.Series, f: FeatureSchema) -> tuple[Any, np.ndarray]:
