@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -73,6 +74,35 @@ def write_manifest(root: str | os.PathLike, hashes: Mapping[str, str]) -> dict[s
     return doc
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _manifest_problem(doc: Any) -> str | None:
+    """What makes ``doc`` something other than a manifest :func:`write_manifest` writes
+    (every key, every value: a renamed or retyped field is a changed manifest), or None."""
+    if not isinstance(doc, dict):
+        return f"holds {type(doc).__name__}, not an object"
+    if set(doc) != {"format", "algorithm", "files", "signature"}:
+        return f"has the fields {sorted(doc)}, not format, algorithm, files and signature"
+    if type(doc["format"]) is not int or doc["format"] != FORMAT or doc["algorithm"] != "sha256":
+        return f"says format {doc['format']!r} with {doc['algorithm']!r}, not format {FORMAT} with 'sha256'"  # fmt: skip
+    files = doc["files"]
+    if not isinstance(files, dict) or set(files) != set(COVERED):
+        return f"does not list exactly the checksums of {', '.join(COVERED)}"
+    if not all(isinstance(v, str) and _SHA256.fullmatch(v) for v in files.values()):
+        return "holds a checksum that is not 64 hexadecimal digits"
+    sig = doc["signature"]
+    if sig is not None and not (
+        isinstance(sig, dict)
+        and set(sig) == {"algorithm", "key_env", "value"}
+        and sig["algorithm"] == "hmac-sha256"
+        and sig["key_env"] == KEY_ENV
+        and isinstance(sig["value"], str)
+    ):
+        return "has a signature groupwise does not write"
+    return None
+
+
 class RunFiles:
     """Reads the files of one run directory, verified against its manifest.
 
@@ -96,13 +126,13 @@ class RunFiles:
                 )
             return
         doc = self._json_of(MANIFEST, self._read(MANIFEST))
-        files = doc.get("files") if isinstance(doc, dict) else None
-        if not isinstance(files, dict) or any(c not in files for c in COVERED):
+        problem = _manifest_problem(doc)
+        if problem:
             raise BrokenRunError(
-                f"Run {self.name!r}: {MANIFEST} does not list the checksums of "
-                f"{', '.join(COVERED)}; it is not a manifest groupwise wrote. Restore the run "
-                "directory from a backup or retrain."
+                f"Run {self.name!r}: {MANIFEST} {problem}; it is not a manifest groupwise "
+                "wrote (changed or damaged). Restore the run directory from a backup or retrain."
             )
+        files = doc["files"]
         sig = doc.get("signature")
         signed = isinstance(sig, dict)
         good = signed and hmac.compare_digest(
