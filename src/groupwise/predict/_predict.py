@@ -17,6 +17,7 @@ from groupwise.io import (
     atomic_path,
     check_outputs,
     check_writable,
+    count_rows,
     iter_table_chunks,
     table_columns,
     table_format,
@@ -192,10 +193,10 @@ class Predictor:
         keep: Sequence[str] = (),
         progress=None,
     ) -> dict[str, Any]:
-        """Validate the whole input, then predict chunk by chunk into ``output_path``.
+        """Validate and predict the input chunk by chunk into ``output_path`` (one pass).
 
-        The output is written to a temporary file in its directory and renamed on
-        success; on any failure no output file exists. Violations (if any) are written
+        The output is written to a temporary file in its directory and renamed only when
+        the whole input passed; on any failure or violation no output file exists. Violations (if any) are written
         to ``<output>.violations.csv``. Raises :class:`SchemaViolationError` when the
         input has errors. ``keep``: input columns copied to the output after the ids
         (see :meth:`passthrough`).
@@ -212,10 +213,49 @@ class Predictor:
         )
         check_writable(output_path)
         check_writable(violations_path)
-        ids_present = self.passthrough(table_columns(input_path), keep)  # before the long pass
-        report = self.validate_file(
-            input_path, chunk_rows=chunk_rows, on_bad_values=on_bad_values, progress=progress
-        )
+        columns = table_columns(input_path)
+        ids_present = self.passthrough(columns, keep)  # before the long pass
+        # One pass: every chunk is validated, and predicted while no error has been seen;
+        # the output goes to a temporary file that is renamed only if the whole input
+        # passed (the input is read once, not once to validate and once to predict).
+        report = ValidationReport(on_bad_values)
+        self.schema.check_columns(columns, report)
+        total = count_rows(input_path) if table_format(input_path) == "parquet" else None
+        written = offset = 0
+        meta = self.metadata()
+        try:
+            with atomic_path(output_path) as tmp, threadpool_limits(available_cores()):
+                writer = _Writer(
+                    tmp, out_fmt, meta, id_types=_id_types(input_path, ids_present),
+                    gzip=output_path.name.lower().endswith(".gz"),
+                )  # fmt: skip
+                try:
+                    with (
+                        progress.stage("Validating and predicting", total=total)
+                        if progress
+                        else contextlib.nullcontext() as bar
+                    ):
+                        for chunk in _chunks(input_path, chunk_rows):
+                            X = self.schema.coerce(chunk, report, row_offset=offset)
+                            offset += len(chunk)
+                            if report.ok and len(chunk):  # a header-only CSV yields no rows
+                                ids = chunk[ids_present].reset_index(drop=True) if ids_present else None  # fmt: skip
+                                frame = self.format(self.raw(X), ids)
+                                writer.write(frame)
+                                written += len(frame)
+                            if bar is not None:
+                                bar.advance(len(chunk))
+                finally:
+                    writer.close()
+                report.rows = offset
+                if offset == 0:
+                    report.add("EMPTY_INPUT", None, 1, message="the input has no rows")
+                if not report.ok:
+                    raise _Refused
+                if written != offset:  # pragma: no cover - guards the contract
+                    raise RuntimeError(f"wrote {written} predictions for {offset} input rows")
+        except _Refused:
+            pass  # the temporary output is gone; the violations are reported below
         if report.violations:
             write_table(report.frame(), violations_path)
         elif violations_path.exists():
@@ -224,41 +264,16 @@ class Predictor:
             raise SchemaViolationError(
                 violation_message(report, str(input_path), violations_path), report
             )
-        written = 0
-        meta = self.metadata()
-        with atomic_path(output_path) as tmp, threadpool_limits(available_cores()):
-            writer = _Writer(
-                tmp, out_fmt, meta, id_types=_id_types(input_path, ids_present),
-                gzip=output_path.name.lower().endswith(".gz"),
-            )  # fmt: skip
-            try:
-                with (
-                    progress.stage("Predicting", total=report.rows)
-                    if progress
-                    else contextlib.nullcontext() as bar
-                ):
-                    offset = 0
-                    for chunk in _chunks(input_path, chunk_rows):
-                        X = self.schema.coerce(
-                            chunk, ValidationReport(on_bad_values), row_offset=offset
-                        )
-                        ids = chunk[ids_present].reset_index(drop=True) if ids_present else None
-                        frame = self.format(self.raw(X), ids)
-                        writer.write(frame)
-                        written += len(frame)
-                        offset += len(chunk)
-                        if bar is not None:
-                            bar.advance(len(chunk))
-            finally:
-                writer.close()
-            if written != report.rows:  # pragma: no cover - guards the contract
-                raise RuntimeError(f"wrote {written} predictions for {report.rows} input rows")
         return {
             "rows": written,
             "output": str(output_path),
             "violations": str(violations_path) if report.violations else None,
             "report": report,
         }
+
+
+class _Refused(Exception):
+    """The input has errors: unwinds the temporary output without writing it."""
 
 
 def violations_path_for(output_path: Path) -> Path:
