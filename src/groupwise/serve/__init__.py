@@ -130,7 +130,9 @@ def serve(
 
     ``on_ready(url, app)`` is called once the socket listens, before requests are served.
     """
-    uvicorn = _need("uvicorn")
+    _need("uvicorn")
+    import uvicorn
+
     app = create_app(run, models_dir=models_dir, max_request_bytes=max_request_bytes)
     sock = bind_socket(host, port)
     bound = sock.getsockname()
