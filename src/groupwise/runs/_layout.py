@@ -72,7 +72,7 @@ class RunLayout:
     """
 
     FILES: dict[str, str]
-    SUBDIRS = ("model", "schema", "metrics", "tables", "plots", "audit", "env")
+    SUBDIRS = ("model", "schema", "metrics", "tables", "plots", "audit", "env", "monitor")
 
     meta = _File("run_meta.json")
     model = _File("model/model.skops")
@@ -98,6 +98,8 @@ class RunLayout:
     learning_curve = _File("tables/learning_curve.csv")
     audit_json = _File("audit/audit.json")
     audit_md = _File("audit/audit.md")
+    monitor_reference = _File("monitor/reference.json")
+    monitor_between = _File("monitor/reference_between.parquet")
     report = _File("report.html")
     model_card = _File("model_card.md")
 

@@ -339,6 +339,24 @@ class Run:
             pos=self.positive_code,
         )
 
+    @functools.cached_property
+    def monitor_reference(self):
+        """What ``groupwise monitor`` compares new rows with (``monitor/reference.json``),
+        or None for a run trained before the reference was kept."""
+        from groupwise.drift import Reference
+
+        doc = self.document("monitor_reference", None)
+        if doc is None:
+            return None
+        between = self.table("monitor_between") if self.layout.monitor_between.exists() else None
+        try:
+            return Reference.from_parts(doc, between)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BrokenRunError(
+                f"Run {self.path.name!r}: {RunLayout.FILES['monitor_reference']} is not a valid "
+                f"monitoring reference ({type(exc).__name__}: {exc}). Restore it or retrain."
+            ) from None
+
     def predict(self, df: pd.DataFrame, *, on_bad_values: str = "error") -> pd.DataFrame:
         """Validate ``df`` against the training schema and predict.
 

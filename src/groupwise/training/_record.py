@@ -278,6 +278,30 @@ def _meta(o: Outcome, config: TrainConfig, run_id: str, started, timings, total)
     )
 
 
+def _reference(o: Outcome, schema: InputSchema, config: TrainConfig):
+    """The monitoring reference: every training row's features (as the schema reads them),
+    the groups, and each row's out-of-fold (or evaluation) output."""
+    from groupwise.drift import build_reference
+    from groupwise.predict import ValidationReport
+
+    table, plan, res = o.prep.table, o.plan, o.selection.result
+    X = schema.coerce(table.frame[schema.feature_names], ValidationReport())
+    n = len(X)
+    width = res.oof.shape[1] if res.oof.ndim == 2 else None
+    output = np.full((n, width) if width else n, np.nan)
+    tested = res.fold_of_row >= 0
+    output[np.asarray(plan.dev)[tested]] = res.oof[tested]
+    output[np.asarray(o.holdout.positions)] = o.holdout.out
+    groups = table.frame[table.group_col].to_numpy() if table.group_col else None
+    return build_reference(
+        X, {f.name: f.kind for f in schema.features}, task=table.task, groups=groups,
+        group_col=table.group_col, output=output, y=np.asarray(table.y), pos=table.pos,
+        classes=list(table.classes) if table.task == "classification" else None,
+        threshold=None if o.point.threshold is None else o.point.threshold.threshold,
+        seed=config.seed,
+    )  # fmt: skip
+
+
 def build_record(
     o: Outcome, config: TrainConfig, *, run_id: str, started, timings, total
 ) -> RunRecord:
@@ -288,12 +312,13 @@ def build_record(
         o.final_model, schema, task=table.task, classes=list(table.classes),
         threshold=None if o.point.threshold is None else o.point.threshold.threshold, pos=table.pos,
     )  # fmt: skip
+    reference = _reference(o, schema, config)
     return RunRecord(
         meta=_meta(o, config, run_id, started, timings, total),
         model=o.final_model,
         schema=schema,
-        tables=_tables(o, predictor),
-        documents=_documents(o, config),
+        tables={**_tables(o, predictor), "monitor_between": reference.between_frame()},
+        documents={**_documents(o, config), "monitor_reference": reference.to_dict()},
         table_metadata={"holdout_predictions": predictor.metadata()},
         audit=None if o.audit is None else (o.audit.to_dict(), o.audit.to_markdown()),
     )
