@@ -6,7 +6,7 @@ import re
 import pytest
 
 COMMANDS = [[], ["generate"], ["audit"], ["train"], ["predict"], ["skew-check"], ["report"],
-            ["demo"], ["serve"], ["evaluate"], ["runs"], ["runs", "list"], ["runs", "show"]]  # fmt: skip
+            ["demo"], ["serve"], ["evaluate"], ["monitor"], ["runs"], ["runs", "list"], ["runs", "show"]]  # fmt: skip
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from groupwise.cli import audit as _audit
 from groupwise.cli import demo as _demo
 from groupwise.cli import evaluate as _evaluate
 from groupwise.cli import generate as _generate
+from groupwise.cli import monitor as _monitor
 from groupwise.cli import predict as _predict
 from groupwise.cli import report as _report
 from groupwise.cli import runs as _runs
@@ -110,6 +111,7 @@ app.command("predict")(_predict.predict)
 app.command("skew-check")(_predict.skew_check)
 app.command("serve")(_serve.serve)
 app.command("evaluate")(_evaluate.evaluate)
+app.command("monitor")(_monitor.monitor)
 app.add_typer(_runs.app, name="runs")
 app.command("demo")(_demo.demo)
 
