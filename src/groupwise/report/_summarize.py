@@ -123,7 +123,38 @@ def summarize_run(run, *, embed_images: bool = True) -> dict[str, Any]:
         "importance": _csv(layout.feature_importance, 15),
         "images": images,
         "env": env,
+        "monitoring": _monitoring(run),
     }
+
+
+#: Chunk sizes the model card lists drift thresholds for.
+MONITOR_SIZES = (1_000, 10_000, 100_000)
+MONITOR_FEATURES = 12
+
+
+def _monitoring(run) -> dict[str, Any] | None:
+    """What ``groupwise monitor`` will compare against: per feature, how far training groups
+    were from each other and the divergence that flags one new chunk at a few sizes."""
+    from groupwise.drift import threshold_at
+
+    ref = run.monitor_reference
+    if ref is None:
+        return None
+    order = list(ref.features)
+    imp = _csv(run.layout.feature_importance, 1000)
+    if imp:
+        ranked = [r.get("feature") for r in imp]
+        order = sorted(order, key=lambda f: ranked.index(f) if f in ranked else len(ranked))
+    rows = []
+    for k, name in enumerate(order[:MONITOR_FEATURES]):
+        b = ref.features[name]
+        rows.append({
+            "feature": name, "kind": b.kind, "bins": b.K, "between_group_share": b.rho,
+            "thresholds": [threshold_at(b, n, reference_groups=ref.effective_groups, rng=k) for n in MONITOR_SIZES],
+        })  # fmt: skip
+    return {"sizes": list(MONITOR_SIZES), "features": rows, "more": max(0, len(order) - MONITOR_FEATURES),
+            "group_col": ref.group_col, "groups": ref.groups, "expected": ref.expected,
+            "output_kind": ref.output_kind, "skipped": ref.skipped}  # fmt: skip
 
 
 def _metric_columns(task: str) -> list[str]:
