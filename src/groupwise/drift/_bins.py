@@ -31,6 +31,9 @@ TOP_CATEGORIES = 30
 MAX_BETWEEN = 100
 #: Groups with fewer rows do not enter the between-group estimate.
 MIN_GROUP_ROWS = 5
+#: Up to this many training groups, each group's own counts are kept, so rows of a group
+#: seen in training are compared with that group's training rows.
+MAX_KNOWN_GROUPS = 1_000
 
 
 @dataclasses.dataclass
@@ -53,6 +56,9 @@ class Binning:
         Between-group share of the variance of the bin shares (0 without groups).
     between : ndarray of shape (n, K)
         Shrunk deviations of training groups' shares from the others' (may be empty).
+    group_counts : ndarray of shape (G, K), optional
+        Training rows per group (row ``g``: the reference's group ``g``) and bin, kept up to
+        :data:`MAX_KNOWN_GROUPS` groups.
     mean, sd : float, optional
         Of the finite training values (numeric).
     """
@@ -65,6 +71,7 @@ class Binning:
     seen: list[str] | None = None
     rho: float = 0.0
     between: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
+    group_counts: np.ndarray | None = None
     mean: float | None = None
     sd: float | None = None
 
@@ -125,8 +132,34 @@ class Binning:
         codes = b.codes(values)
         b.counts = np.bincount(codes, minlength=b.K).astype(np.int64)
         if groups is not None:
-            b.rho, b.between = _between(codes, np.asarray(groups), b.K, seed=seed)
+            g = np.asarray(groups)
+            b.rho, b.between = _between(codes, g, b.K, seed=seed)
+            G = int(g.max()) + 1 if len(g) else 0
+            if 0 < G <= MAX_KNOWN_GROUPS:
+                b.group_counts = np.bincount(g * b.K + codes, minlength=G * b.K).reshape(G, b.K).astype(np.int64)  # fmt: skip
         return b
+
+    def expected_for(self, shares: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """The reference for a chunk whose rows come from known training groups with
+        ``shares`` (one per reference group; the rest of the chunk is new groups).
+
+        Returns the expected bin shares (each known group's training shares, the overall
+        shares for the new part), the effective number of training rows behind them, and
+        the new groups' share of the chunk."""
+        p = self.p
+        gc = self.group_counts
+        if gc is None or shares is None or not len(shares):
+            return p, float(self.N), 1.0
+        G = min(len(gc), len(shares))
+        n_g = gc[:G].sum(1).astype(np.float64)
+        w = np.where(n_g > 0, shares[:G], 0.0)
+        known = float(w.sum())
+        if known <= 0:
+            return p, float(self.N), 1.0
+        mix = (w[:, None] * (gc[:G] / np.maximum(n_g, 1)[:, None])).sum(0) + (1 - known) * p
+        # the variance of the mixture's shares: sum of w_g^2 / n_g (known) + (1-known)^2 / N
+        var = float((w[n_g > 0] ** 2 / n_g[n_g > 0]).sum() + (1 - known) ** 2 / max(self.N, 1))
+        return mix, 1.0 / max(var, 1e-300), 1.0 - known
 
     def codes(self, values) -> np.ndarray:
         """The bin of every value."""
@@ -158,9 +191,12 @@ class Binning:
         }  # fmt: skip
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], between: np.ndarray | None = None) -> Binning:
+    def from_dict(
+        cls, d: dict[str, Any], between: np.ndarray | None = None, group_counts: np.ndarray | None = None
+    ) -> Binning:  # fmt: skip
         K = len(d["counts"])
         return cls(
+            group_counts=None if group_counts is None else np.asarray(group_counts, dtype=np.int64)[:, :K],
             name=d["name"], kind=d["kind"], counts=np.asarray(d["counts"], dtype=np.int64),
             edges=d.get("edges"), categories=d.get("categories"), seen=d.get("seen"),
             rho=float(d.get("rho", 0.0)), mean=d.get("mean"), sd=d.get("sd"),

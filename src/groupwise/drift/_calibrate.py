@@ -61,19 +61,25 @@ def _moved(p: np.ndarray, between: np.ndarray, scale: float, size: int, rng) -> 
 
 def null_divergences(
     b: Binning, n: int, *, groups_in_chunk: float = 1.0, reference_groups: float = np.inf,
-    draws: int = DRAWS, rng=None,
+    draws: int = DRAWS, rng=None, expected: np.ndarray | None = None,
+    reference_rows: float | None = None, new_share: float = 1.0,
 ) -> np.ndarray:  # fmt: skip
     """Divergences of ``draws`` simulated no-drift chunks of ``n`` rows from ``b``'s reference.
 
-    ``groups_in_chunk``: the chunk's effective number of groups (``1 / sum(share**2)``);
-    ``reference_groups``: the reference's (its between-group noise shrinks with it).
+    ``groups_in_chunk``: the effective number of new groups in the chunk
+    (``1 / sum(share**2)`` over them); ``reference_groups``: the reference's. With rows of
+    known training groups, ``expected`` are their training shares mixed with the overall
+    ones for the new part (``new_share`` of the chunk), backed by ``reference_rows``
+    effective training rows (:meth:`Binning.expected_for`).
     """
     rng = np.random.default_rng(rng)
-    p = b.p
-    pc = _moved(p, b.between, 1.0 / np.sqrt(max(groups_in_chunk, 1.0)), draws, rng)
-    pr = _moved(p, b.between, 1.0 / np.sqrt(max(reference_groups, 1.0)), draws, rng)
+    p = b.p if expected is None else expected
+    rows = max(int(round(b.N if reference_rows is None else reference_rows)), 1)
+    scale = new_share / np.sqrt(max(groups_in_chunk, 1.0))
+    pc = _moved(p, b.between, scale, draws, rng)
+    pr = _moved(p, b.between, new_share / np.sqrt(max(reference_groups, 1.0)), draws, rng)
     c = rng.multinomial(int(n), pc) / max(int(n), 1)
-    r = rng.multinomial(max(b.N, 1), pr) / max(b.N, 1)
+    r = rng.multinomial(rows, pr) / rows
     return js_divergence(c, r)
 
 
@@ -101,12 +107,18 @@ def _gamma_tail(null: np.ndarray, observed: float, alpha: float) -> tuple[float,
 def drift_test(
     b: Binning, counts: np.ndarray, *, groups_in_chunk: float = 1.0,
     reference_groups: float = np.inf, alpha: float = 0.05, draws: int = DRAWS, rng=None,
+    group_shares: np.ndarray | None = None,
 ) -> DriftTest:  # fmt: skip
-    """Test a chunk's counts over ``b``'s bins against the reference."""
+    """Test a chunk's counts over ``b``'s bins against the reference.
+
+    ``group_shares``: the chunk's share of rows from each reference group (rows of other
+    groups are new); those rows are compared with their own groups' training rows."""
     n = int(counts.sum())
-    observed = float(js_divergence(counts / max(n, 1), b.p))
-    null = null_divergences(b, n, groups_in_chunk=groups_in_chunk,
-                            reference_groups=reference_groups, draws=draws, rng=rng)  # fmt: skip
+    expected, rows, new_share = b.expected_for(group_shares)
+    observed = float(js_divergence(counts / max(n, 1), expected))
+    null = null_divergences(b, n, groups_in_chunk=groups_in_chunk, reference_groups=reference_groups,
+                            draws=draws, rng=rng, expected=expected, reference_rows=rows,
+                            new_share=new_share)  # fmt: skip
     p, threshold = _gamma_tail(null, observed, alpha)
     return DriftTest(observed, p, float(null.mean()), threshold, n)
 

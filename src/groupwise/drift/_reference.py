@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from groupwise.drift._bins import Binning
+from groupwise.drift._bins import MAX_KNOWN_GROUPS, Binning
 from groupwise.drift._estimate import (
     calibration_map,
     error_map,
@@ -133,6 +133,29 @@ class Reference:
     threshold: float | None = None
     expected: dict[str, float] = dataclasses.field(default_factory=dict)
     source: str = "training"
+    #: The training groups by name, in the order of each Binning's ``group_counts`` rows
+    #: (kept up to MAX_KNOWN_GROUPS groups).
+    group_names: list[str] | None = None
+
+    def group_shares(self, values) -> tuple[np.ndarray | None, float]:
+        """For a chunk's group values: the share of its rows in each training group (None
+        without known groups) and the effective number of new groups among the rest."""
+        v = pd.Series(values, dtype=object)
+        text = v.where(v.notna(), None).astype(str)
+        shares = None
+        idx = np.full(len(v), -1)
+        if self.group_names:
+            idx = pd.Index(self.group_names, dtype=object).get_indexer(text.to_numpy(dtype=object))
+            idx[v.isna().to_numpy()] = -1
+            if (idx >= 0).any():
+                shares = np.bincount(idx[idx >= 0], minlength=len(self.group_names)) / max(
+                    len(v), 1
+                )
+        new = text[idx < 0]
+        if len(new) == 0:
+            return shares, 1.0
+        w = new.value_counts(normalize=True, dropna=False).to_numpy()
+        return shares, float(1.0 / (w**2).sum())
 
     @property
     def columns(self) -> dict[str, Binning]:
@@ -165,7 +188,21 @@ class Reference:
             "reconstruction": None if self.reconstruction is None else self.reconstruction.to_dict(),
             "calibration": self.calibration, "error_map": self.error_map,
             "threshold": self.threshold, "expected": self.expected, "source": self.source,
+            "group_names": self.group_names,
         }  # fmt: skip
+
+    def group_counts_frame(self) -> pd.DataFrame:
+        """Every column's training counts per known group, long (column, group, bin, count; nonzero only)."""
+        parts = []
+        for name, b in self.columns.items():
+            if b.group_counts is not None:
+                g, k = np.nonzero(b.group_counts)
+                parts.append(pd.DataFrame({"column": name, "group": g.astype(np.int32), "bin": k.astype(np.int32),
+                                           "count": b.group_counts[g, k].astype(np.int64)}))  # fmt: skip
+        if not parts:
+            return pd.DataFrame({"column": pd.Series(dtype=str), "group": pd.Series(dtype=np.int32),
+                                 "bin": pd.Series(dtype=np.int32), "count": pd.Series(dtype=np.int64)})  # fmt: skip
+        return pd.concat(parts, ignore_index=True)
 
     def between_frame(self) -> pd.DataFrame:
         """The groups' deviations of every column as one table (column, slot, b0, b1, ...)."""
@@ -183,7 +220,9 @@ class Reference:
         return pd.concat(parts, ignore_index=True)
 
     @classmethod
-    def from_parts(cls, doc: dict[str, Any], between: pd.DataFrame | None) -> Reference:
+    def from_parts(
+        cls, doc: dict[str, Any], between: pd.DataFrame | None, group_counts: pd.DataFrame | None = None
+    ) -> Reference:  # fmt: skip
         if doc.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"unknown reference format {doc.get('format_version')!r}")
         dev: dict[str, np.ndarray] = {}
@@ -192,11 +231,23 @@ class Reference:
             for name, part in between.groupby("column", sort=False):
                 dev[str(name)] = part.sort_values("slot")[bcols].to_numpy(dtype=np.float64)
 
+        names = doc.get("group_names")
+        counts: dict[str, np.ndarray] = {}
+        if group_counts is not None and len(group_counts) and names:
+            for name, part in group_counts.groupby("column", sort=False):
+                K = int(part["bin"].max()) + 1
+                m = np.zeros((len(names), K), dtype=np.int64)
+                m[part["group"].to_numpy(), part["bin"].to_numpy()] = part["count"].to_numpy()
+                counts[str(name)] = m
+
         def binning(d):
             if d is None:
                 return None
             m = dev.get(d["name"])
-            return Binning.from_dict(d, None if m is None else np.nan_to_num(m))
+            gc = counts.get(d["name"])
+            if gc is not None and gc.shape[1] < len(d["counts"]):
+                gc = np.pad(gc, ((0, 0), (0, len(d["counts"]) - gc.shape[1])))
+            return Binning.from_dict(d, None if m is None else np.nan_to_num(m), gc)
 
         eg = doc.get("effective_groups")
         return cls(
@@ -209,6 +260,7 @@ class Reference:
             reconstruction=binning(doc.get("reconstruction")), calibration=doc.get("calibration"),
             error_map=doc.get("error_map"), threshold=doc.get("threshold"),
             expected=dict(doc.get("expected") or {}), source=doc.get("source", "training"),
+            group_names=names,
         )  # fmt: skip
 
 
@@ -263,6 +315,8 @@ def build_reference(
         features[c] = Binning.fit(c, X[c], kind, groups=codes, seed=seed)
     ref = Reference(task=task, rows=len(X), group_col=group_col, groups=n_groups,
                     effective_groups=eff, features=features, skipped=skipped, source=source)  # fmt: skip
+    if codes is not None and n_groups <= MAX_KNOWN_GROUPS:
+        ref.group_names = [str(u) for u in uniq]
 
     # the multivariate summary: the PCA reconstruction error. The PCA is fit on one half
     # of the rows (of the groups, when there are groups) and the reference errors are the

@@ -14,12 +14,14 @@ __all__ = ["render_html"]
 
 _STATUS_COLOUR = {"ok": "#2e7d32", "warning": "#b26a00", "alert": "#c62828", "too few rows": "#777"}
 #: Features drawn in the statistic-over-chunks plot (the most drifted ones).
-PLOTTED_FEATURES = 6
+PLOTTED_FEATURES = 4
+#: Features in the one-chunk bar chart.
+BARRED_FEATURES = 15
 
 
 def _png(fig) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -30,13 +32,40 @@ def _tested(result):
     return [c for c in result.chunks if len(c.features)]
 
 
+def _ratio_plot(chunk) -> str:
+    """One chunk: each column's divergence as a multiple of its calibrated threshold."""
+    import matplotlib.pyplot as plt
+
+    rows = [(r["feature"], r["statistic"] / r["threshold"] if r["threshold"] > 0 else np.nan, bool(r["drifted"]))
+            for r in chunk.features.head(BARRED_FEATURES).to_dict("records")]  # fmt: skip
+    for label, d in ((SCORE, chunk.output), (RECONSTRUCTION, chunk.multivariate)):
+        if d:
+            rows.append((label, d["statistic"] / d["threshold"] if d["threshold"] > 0 else np.nan, bool(d["drifted"])))  # fmt: skip
+    rows = rows[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.28 * len(rows) + 1))
+    y = np.arange(len(rows))
+    ax.barh(y, [r[1] for r in rows], color=["#c62828" if r[2] else "#6a8caf" for r in rows])
+    ax.axvline(1.0, color="#333", lw=1, ls="--")
+    ax.set_yticks(y, [r[0] for r in rows], fontsize=8)
+    ax.set_xlabel(
+        "divergence ÷ single-test threshold (dashed: the threshold; red: drifted after BH)",
+        fontsize=8,
+    )
+    ax.set_title(f"{chunk.chunk}: the {len(chunk.features.head(BARRED_FEATURES))} least stable features", fontsize=9, loc="left")  # fmt: skip
+    fig.tight_layout()
+    return _png(fig)
+
+
 def _statistic_plot(result) -> str | None:
-    """Per feature: the divergence of each chunk next to its calibrated threshold."""
+    """Per feature: the divergence of each chunk next to its calibrated threshold (one
+    chunk: a bar per feature)."""
     import matplotlib.pyplot as plt
 
     chunks = _tested(result)
     if not chunks:
         return None
+    if len(chunks) == 1:
+        return _ratio_plot(chunks[0])
     worst: dict[str, float] = {}
     for c in chunks:
         for row in c.features.itertuples():
@@ -46,7 +75,7 @@ def _statistic_plot(result) -> str | None:
     panels = names + extra
     cols = 2
     rows = math.ceil(len(panels) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.4 * rows), squeeze=False)
     x = np.arange(len(chunks))
     for ax, name in zip(axes.ravel(), panels, strict=False):
         stat, thr, exp, flag = [], [], [], []

@@ -19,6 +19,7 @@ else ``ok``.
 from __future__ import annotations
 
 import dataclasses
+import re
 from contextlib import nullcontext
 from typing import Any
 
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from groupwise.drift import RECONSTRUCTION, SCORE, Reference, benjamini_hochberg, drift_test
+from groupwise.drift._bins import MAX_KNOWN_GROUPS
 from groupwise.evaluation._metrics import GREATER_IS_BETTER, MetricSet, metric_names
 from groupwise.exceptions import ColumnNotFoundError, ConfigError, DataError, SchemaViolationError
 
@@ -65,6 +67,7 @@ class ChunkResult:
     multivariate: dict[str, Any] | None
     estimated: dict[str, float]
     realised: dict[str, float]
+    known_group_share: float = 0.0
 
     @property
     def drifted(self) -> list[str]:
@@ -76,6 +79,7 @@ class ChunkResult:
         return {
             "chunk": self.chunk, "rows": self.rows, "groups_in_chunk": self.groups_in_chunk,
             "status": self.status, "reasons": self.reasons, "drifted_features": self.drifted,
+            "known_group_share": self.known_group_share,
             "output_drift": self.output, "multivariate_drift": self.multivariate,
             "estimated": self.estimated, "realised": self.realised,
             "features": self.features.to_dict("records"),
@@ -120,15 +124,18 @@ class MonitorResult:
 
 
 # --------------------------------------------------------------------- chunks
+_WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|min|h|d|w)\s*$", re.IGNORECASE)
+_SECONDS = {"s": 1, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
 def parse_window(text: str) -> pd.Timedelta:
-    """``7d``, ``12h``, ``2w``, ``30min`` → a Timedelta (a ConfigError otherwise)."""
-    t = text.strip().lower()
-    if t.endswith("w") and t[:-1].replace(".", "", 1).isdigit():
-        t = f"{float(t[:-1]) * 7}d"
-    try:
-        delta = pd.Timedelta(t)
-    except (ValueError, TypeError):
-        delta = None
+    """``7d``, ``12h``, ``2w``, ``30min``, ``90s`` → a Timedelta (a ConfigError otherwise)."""
+    m = _WINDOW.match(text or "")
+    delta = (
+        None
+        if m is None
+        else pd.Timedelta(seconds=float(m.group(1)) * _SECONDS[m.group(2).lower()])
+    )
     if delta is None or delta <= pd.Timedelta(0):
         raise ConfigError(
             f"--window must be a positive duration such as 7d, 12h, 2w or 30min. Got {text!r} instead."
@@ -180,14 +187,14 @@ def _effect(b, values) -> float | None:
 
 
 def _test_columns(ref: Reference, codes: dict[str, np.ndarray], rows: np.ndarray, values: dict,
-                  k_eff: float, alpha: float, rng) -> dict[str, dict[str, Any]]:  # fmt: skip
+                  k_eff: float, shares, alpha: float, rng) -> dict[str, dict[str, Any]]:  # fmt: skip
     out = {}
     for name, b in ref.columns.items():
         if name not in codes:
             continue
         c = np.bincount(codes[name][rows], minlength=b.K)
         t = drift_test(b, c, groups_in_chunk=k_eff, reference_groups=ref.effective_groups,
-                       alpha=alpha, rng=rng)  # fmt: skip
+                       alpha=alpha, rng=rng, group_shares=shares)  # fmt: skip
         share = c / max(c.sum(), 1)
         row = {"statistic": t.statistic, "expected": t.expected, "threshold": t.threshold,
                "p_value": t.p_value, "missing_reference": float(b.p[-1]),
@@ -315,7 +322,7 @@ def monitor_frames(
             y[labelled] = _label_codes(df[target][labelled].reset_index(drop=True), run.classes)
         else:
             y = pd.to_numeric(df[target], errors="coerce").to_numpy(dtype=np.float64)
-            labelled &= np.isfinite(y)
+            labelled = labelled & np.isfinite(y)
     group_col = ref.group_col if ref.group_col and ref.group_col in df.columns else None
     promised = run.metrics.holdout()
     headline = run.metric
@@ -338,7 +345,8 @@ def monitor_frames(
     assumptions = [
         "Drift thresholds: each statistic's distribution when nothing moved, simulated at the "
         "chunk's size from the training data"
-        + (f", with new groups as far from the others as training groups of {ref.group_col!r} were" if ref.group_col else "")
+        + (f", with new groups as far from the others as training groups of {ref.group_col!r} were "
+           "and rows of a training group compared with that group's training rows" if ref.group_col else "")
         + f"; features corrected for multiplicity by Benjamini–Hochberg at {alpha}.",
     ]  # fmt: skip
     if ref.calibration is not None:
@@ -359,6 +367,9 @@ def monitor_frames(
         notes.append(
             f"the new data has no {ref.group_col!r} column: every chunk is judged as one new group"
         )
+    if ref.group_col and ref.groups and not ref.group_names:
+        notes.append(f"the run has {ref.groups} training groups (more than the {MAX_KNOWN_GROUPS:,} kept by "
+                     "name): rows of training groups are judged as new groups")  # fmt: skip
     if ref.output_kind == "predicted class":
         notes.append("multi-class: performance is not estimated without labels")
     return MonitorResult(
@@ -374,15 +385,16 @@ def monitor_frames(
 def _chunk(run, ref, name, rows, codes, values, output, raw, y, labelled, groups, schema,
            promised, headline, alpha, rng) -> ChunkResult:  # fmt: skip
     n = len(rows)
-    k_eff = 1.0
+    k_eff, shares = 1.0, None
     if groups is not None and n:
-        share = pd.Series(groups).value_counts(normalize=True, dropna=False).to_numpy()
-        k_eff = float(1.0 / (share**2).sum())
+        # rows of training groups are compared with those groups' training rows; the rest
+        # are new groups, judged against how far training groups were from each other
+        shares, k_eff = ref.group_shares(groups)
     if n < MIN_CHUNK_ROWS:
         return ChunkResult(name, n, k_eff, "too few rows",
                            [f"{n} rows: fewer than {MIN_CHUNK_ROWS}, not tested"], pd.DataFrame(),
                            None, None, {}, {})  # fmt: skip
-    tests = _test_columns(ref, codes, rows, values, k_eff, alpha, rng)
+    tests = _test_columns(ref, codes, rows, values, k_eff, shares, alpha, rng)
     feats = [c for c in ref.features if c in tests]
     table = pd.DataFrame([{"feature": c, **tests[c]} for c in feats])
     reasons = []
@@ -452,7 +464,10 @@ def _chunk(run, ref, name, rows, codes, values, output, raw, y, labelled, groups
             f"{headline}_ci_low": ci["ci_low"],
             f"{headline}_ci_high": ci["ci_high"],
         }
-    return ChunkResult(name, n, k_eff, status, reasons, table, out_t, multi, estimated, realised)
+    known = 0.0 if shares is None else float(shares.sum())
+    return ChunkResult(
+        name, n, k_eff, status, reasons, table, out_t, multi, estimated, realised, known
+    )
 
 
 def reference_from_table(run, df: pd.DataFrame, *, on_bad_values: str = "error", seed: int = 0) -> Reference:  # fmt: skip

@@ -100,6 +100,7 @@ class RunLayout:
     audit_md = _File("audit/audit.md")
     monitor_reference = _File("monitor/reference.json")
     monitor_between = _File("monitor/reference_between.parquet")
+    monitor_groups = _File("monitor/reference_groups.parquet")
     report = _File("report.html")
     model_card = _File("model_card.md")
 

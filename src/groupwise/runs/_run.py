@@ -349,8 +349,9 @@ class Run:
         if doc is None:
             return None
         between = self.table("monitor_between") if self.layout.monitor_between.exists() else None
+        groups = self.table("monitor_groups") if self.layout.monitor_groups.exists() else None
         try:
-            return Reference.from_parts(doc, between)
+            return Reference.from_parts(doc, between, groups)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BrokenRunError(
                 f"Run {self.path.name!r}: {RunLayout.FILES['monitor_reference']} is not a valid "

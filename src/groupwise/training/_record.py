@@ -317,7 +317,11 @@ def build_record(
         meta=_meta(o, config, run_id, started, timings, total),
         model=o.final_model,
         schema=schema,
-        tables={**_tables(o, predictor), "monitor_between": reference.between_frame()},
+        tables={
+            **_tables(o, predictor),
+            "monitor_between": reference.between_frame(),
+            "monitor_groups": reference.group_counts_frame(),
+        },  # fmt: skip
         documents={**_documents(o, config), "monitor_reference": reference.to_dict()},
         table_metadata={"holdout_predictions": predictor.metadata()},
         audit=None if o.audit is None else (o.audit.to_dict(), o.audit.to_markdown()),
