@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Binning", "NUMERIC_BINS", "TOP_CATEGORIES", "MAX_BETWEEN"]
+__all__ = ["Binning", "MAX_BETWEEN", "NUMERIC_BINS", "TOP_CATEGORIES", "factorized_text"]
 
 #: Quantile bins of a numeric column.
 NUMERIC_BINS = 20
@@ -168,15 +168,13 @@ class Binning:
             out = np.searchsorted(np.asarray(self.edges or [], dtype=np.float64), x, side="left")
             out[~np.isfinite(x)] = self.K - 1
             return out.astype(np.int64)
-        s = pd.Series(values, dtype=object)
-        missing = s.isna().to_numpy()
-        text = s.where(~missing, "").astype(str).to_numpy(dtype=object)
+        # each distinct value is looked up once (factorize), then spread over the rows
+        codes, uniques = factorized_text(values)
         C = len(self.categories or [])
-        idx = pd.Index(self.categories or [], dtype=object).get_indexer(text)
-        seen = pd.Index(self.seen or [], dtype=object).get_indexer(text) >= 0
-        out = np.where(idx >= 0, idx, np.where(seen, C, C + 1))
-        out[missing] = C + 2
-        return out.astype(np.int64)
+        idx = pd.Index(self.categories or [], dtype=object).get_indexer(uniques)
+        seen = pd.Index(self.seen or [], dtype=object).get_indexer(uniques) >= 0
+        per_value = np.append(np.where(idx >= 0, idx, np.where(seen, C, C + 1)), C + 2)
+        return per_value[codes].astype(np.int64)  # code -1 (missing) takes the last entry
 
     def count(self, values) -> np.ndarray:
         return np.bincount(self.codes(values), minlength=self.K).astype(np.int64)
@@ -202,6 +200,12 @@ class Binning:
             rho=float(d.get("rho", 0.0)), mean=d.get("mean"), sd=d.get("sd"),
             between=np.zeros((0, K)) if between is None else np.asarray(between, dtype=np.float64)[:, :K],
         )  # fmt: skip
+
+
+def factorized_text(values) -> tuple[np.ndarray, np.ndarray]:
+    """A code per value (-1: missing) and the distinct values as text."""
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    return np.asarray(codes), np.asarray([str(u) for u in uniques], dtype=object)
 
 
 def _between(

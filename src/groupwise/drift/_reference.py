@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from groupwise.drift._bins import MAX_KNOWN_GROUPS, Binning
+from groupwise.drift._bins import MAX_KNOWN_GROUPS, Binning, factorized_text
 from groupwise.drift._estimate import (
     calibration_map,
     error_map,
@@ -75,17 +75,20 @@ class RowEncoder:
         return len(self.numeric) + sum(len(c["categories"]) for c in self.categorical)
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        cols = []
+        Z = np.empty((len(X), self.width))
+        j = 0
         for f in self.numeric:
             x = np.asarray(X[f["name"]], dtype=np.float64)
-            x = np.where(np.isfinite(x), x, f["median"])
-            cols.append((x - f["mean"]) / f["sd"])
+            np.subtract(np.where(np.isfinite(x), x, f["median"]), f["mean"], out=Z[:, j])
+            Z[:, j] /= f["sd"]
+            j += 1
         for f in self.categorical:
-            text = X[f["name"]].astype(object).where(X[f["name"]].notna(), None)
+            codes, uniques = factorized_text(X[f["name"]])
             for k, share in zip(f["categories"], f["shares"], strict=True):
-                ind = (text == k).to_numpy(dtype=np.float64)
-                cols.append((ind - share) / np.sqrt(share * (1 - share)))
-        return np.column_stack(cols) if cols else np.zeros((len(X), 0))
+                hit = np.append(uniques == k, False)[codes]  # missing (-1) is no hit
+                Z[:, j] = (hit - share) / np.sqrt(share * (1 - share))
+                j += 1
+        return Z
 
     @staticmethod
     def pca(Z: np.ndarray) -> np.ndarray:
@@ -97,8 +100,12 @@ class RowEncoder:
 
     @staticmethod
     def errors(Z: np.ndarray, V: np.ndarray) -> np.ndarray:
-        R = Z - (Z @ V) @ V.T
-        return (R * R).mean(1)
+        """Mean squared residual of each row off the components (orthonormal columns of
+        ``V``): ``(|z|^2 - |z V|^2) / p``."""
+        P = Z @ V
+        return (
+            np.maximum(np.einsum("ij,ij->i", Z, Z) - np.einsum("ij,ij->i", P, P), 0.0) / Z.shape[1]
+        )
 
     def reconstruction_error(self, X: pd.DataFrame) -> np.ndarray:
         return self.errors(self.transform(X), self.components)
@@ -140,21 +147,21 @@ class Reference:
     def group_shares(self, values) -> tuple[np.ndarray | None, float]:
         """For a chunk's group values: the share of its rows in each training group (None
         without known groups) and the effective number of new groups among the rest."""
-        v = pd.Series(values, dtype=object)
-        text = v.where(v.notna(), None).astype(str)
+        codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=False)
+        n = max(len(codes), 1)
+        index: dict[str, int] = {}
+        for k, name in enumerate(self.group_names or []):
+            index.setdefault(name, k)
+        known = np.asarray([index.get(_spell(u), -1) for u in uniques], dtype=np.int64)
+        per_unique = np.bincount(codes, minlength=len(uniques)) / n
         shares = None
-        idx = np.full(len(v), -1)
-        if self.group_names:
-            idx = pd.Index(self.group_names, dtype=object).get_indexer(text.to_numpy(dtype=object))
-            idx[v.isna().to_numpy()] = -1
-            if (idx >= 0).any():
-                shares = np.bincount(idx[idx >= 0], minlength=len(self.group_names)) / max(
-                    len(v), 1
-                )
-        new = text[idx < 0]
-        if len(new) == 0:
+        if (known >= 0).any():
+            shares = np.zeros(len(self.group_names))
+            np.add.at(shares, known[known >= 0], per_unique[known >= 0])
+        new = per_unique[known < 0]
+        if not len(new) or new.sum() <= 0:
             return shares, 1.0
-        w = new.value_counts(normalize=True, dropna=False).to_numpy()
+        w = new / new.sum()
         return shares, float(1.0 / (w**2).sum())
 
     @property
@@ -264,6 +271,14 @@ class Reference:
         )  # fmt: skip
 
 
+def _spell(v) -> str:
+    """A group's name as text, the same whichever way it was read (``3``, ``3.0`` and
+    ``"3"`` are one group)."""
+    if isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
 def _kind(schema_kind: str) -> str | None:
     return {"numeric": "numeric", "bool": "numeric", "categorical": "categorical"}.get(schema_kind)
 
@@ -316,7 +331,7 @@ def build_reference(
     ref = Reference(task=task, rows=len(X), group_col=group_col, groups=n_groups,
                     effective_groups=eff, features=features, skipped=skipped, source=source)  # fmt: skip
     if codes is not None and n_groups <= MAX_KNOWN_GROUPS:
-        ref.group_names = [str(u) for u in uniq]
+        ref.group_names = [_spell(u) for u in uniq]
 
     # the multivariate summary: the PCA reconstruction error. The PCA is fit on one half
     # of the rows (of the groups, when there are groups) and the reference errors are the

@@ -283,6 +283,8 @@ def monitor_frames(
         )
     if window is not None and by is not None:
         raise ConfigError("Give --by or --window, not both.")
+    if not frames:
+        raise DataError("Nothing to monitor: give at least one table of new rows.")
     delta = parse_window(window) if window is not None else None
     target = run.spec.target
     predictor = run.predictor
@@ -295,21 +297,32 @@ def monitor_frames(
 
         raise SchemaViolationError(violation_message(report, "the new data"), report)
     chunk_of, names, chunking = _chunk_labels(df, sources, by=by, window=delta, time_col=run.spec.time_col)  # fmt: skip
-    raw = predictor.raw(X)
+    # the model predicts on a second thread while the columns are binned and encoded here
+    # (both spend their time in numpy and scikit-learn, which release the GIL); native
+    # threads are capped at one each so that the two never oversubscribe the cores
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1), ThreadPoolExecutor(max_workers=1) as pool:
+        predicted = pool.submit(predictor.raw, X)
+        codes = {name: b.codes(X[name]) for name, b in ref.features.items() if name in X.columns}
+        values = {name: X[name].to_numpy(dtype=np.float64, na_value=np.nan) for name, b in ref.features.items()
+                  if b.kind == "numeric" and name in X.columns}  # fmt: skip
+        err = None
+        if ref.reconstruction is not None and ref.encoder is not None:
+            err = ref.encoder.reconstruction_error(X)
+        raw = predicted.result()
     output = raw
     if ref.output_kind == "positive score":
         output = raw[:, run.positive_code if run.positive_code is not None else 1]
     elif ref.output_kind == "predicted class":
         output = np.asarray([str(c) for c in run.classes], dtype=object)[raw.argmax(1)]
-    codes = {name: b.codes(X[name]) for name, b in ref.features.items() if name in X.columns}
-    values = {name: X[name].to_numpy(dtype=np.float64, na_value=np.nan) for name, b in ref.features.items()
-              if b.kind == "numeric" and name in X.columns}  # fmt: skip
     if ref.output is not None:
         codes[SCORE] = ref.output.codes(output)
         if ref.output.kind == "numeric":
             values[SCORE] = np.asarray(output, dtype=np.float64)
-    if ref.reconstruction is not None and ref.encoder is not None:
-        err = ref.encoder.reconstruction_error(X)
+    if err is not None:
         codes[RECONSTRUCTION] = ref.reconstruction.codes(err)
         values[RECONSTRUCTION] = err
     y = None
