@@ -164,3 +164,24 @@ def test_estimated_roc_auc_equals_the_realised_one_under_covariate_shift(shift):
     realised_ba = (np.mean(pred[y]) + np.mean(~pred[~y])) / 2
     assert est["balanced_accuracy"] == pytest.approx(realised_ba, abs=0.015)
     assert est["prevalence"] == pytest.approx(y.mean(), abs=0.015)
+
+
+def test_new_rows_of_a_small_training_group_are_judged_against_its_smoothed_shares():
+    """A training group of 30 rows leaves most bins empty; 3,000 new rows of the same group
+    are not drift (its shares are shrunk toward the overall ones, by how alike groups are),
+    while the same rows shifted by 1 SD are."""
+    rng = np.random.default_rng(12)
+    offsets = rng.normal(0, 0.3, 10)
+    sizes = [30] + [1_000] * 9
+    x = np.concatenate([rng.normal(o, 1, n) for o, n in zip(offsets, sizes, strict=True)])
+    g = np.repeat(np.arange(10), sizes)
+    b = Binning.fit("x", x, "numeric", groups=g)
+    shares = np.zeros(10)
+    shares[0] = 1.0
+    quiet = [drift_test(b, b.count(rng.normal(offsets[0], 1, 3_000)), group_shares=shares, rng=k).p_value
+             for k in range(20)]  # fmt: skip
+    assert np.mean(np.array(quiet) <= ALPHA) <= 0.15
+    moved = drift_test(
+        b, b.count(rng.normal(offsets[0] + 1.0, 1, 3_000)), group_shares=shares, rng=0
+    )
+    assert moved.p_value < 1e-4

@@ -156,10 +156,15 @@ class Binning:
         known = float(w.sum())
         if known <= 0:
             return p, float(self.N), 1.0
-        mix = (w[:, None] * (gc[:G] / np.maximum(n_g, 1)[:, None])).sum(0) + (1 - known) * p
-        # the variance of the mixture's shares: sum of w_g^2 / n_g (known) + (1-known)^2 / N
-        var = float((w[n_g > 0] ** 2 / n_g[n_g > 0]).sum() + (1 - known) ** 2 / max(self.N, 1))
-        return mix, 1.0 / max(var, 1e-300), 1.0 - known
+        # each group's shares shrunk toward the overall ones (the posterior mean when group
+        # shares scatter around the overall ones like a Dirichlet of concentration
+        # (1 - rho) / rho): a small group's empty bins are not impossible for its new rows
+        a = min((1 - self.rho) / self.rho, 1e6) if self.rho > 0 else 1e6
+        own = (gc[:G] + a * p[None, :]) / (n_g + a)[:, None]
+        mix = (w[:, None] * own).sum(0) + (1 - known) * p
+        # the variance of the mixture's shares: sum of w_g^2 / (n_g + a) (known) + (1-known)^2 / N
+        var = float((w**2 / (n_g + a)).sum() + (1 - known) ** 2 / max(self.N, 1))
+        return mix, min(1.0 / max(var, 1e-300), float(self.N)), 1.0 - known
 
     def codes(self, values) -> np.ndarray:
         """The bin of every value."""
