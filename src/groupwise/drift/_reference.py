@@ -5,8 +5,10 @@ the counts over fixed bins (:class:`~groupwise.drift.Binning`) and how far train
 groups scattered around them; the same for the out-of-fold score (or prediction) and
 for a multivariate summary, the PCA reconstruction error of the encoded rows; the
 calibration map (binary) or the error map (regression) for estimating performance
-without labels. ``monitor/reference.json`` holds the document,
-``monitor/reference_between.parquet`` the groups' deviations.
+without labels; and, up to :data:`~groupwise.drift._bins.MAX_KNOWN_GROUPS` groups, each
+group's own counts by name. ``monitor/reference.json`` holds the document,
+``monitor/reference_between.parquet`` the groups' deviations and
+``monitor/reference_groups.parquet`` the groups' counts.
 """
 
 from __future__ import annotations
