@@ -19,7 +19,7 @@ def monitor(
     current: Annotated[
         list[Path],
         typer.Argument(
-            metavar="CURRENT...",
+            metavar="CURRENT",
             help="New rows (.parquet or .csv); one chunk per file unless --by/--window.",
         ),  # fmt: skip
     ],
