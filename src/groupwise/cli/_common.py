@@ -11,7 +11,8 @@ import traceback
 import typing
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -204,3 +205,34 @@ def frame_table(
     for row in rows:
         table.add_row(*(fmt(v) for v in row))
     return table
+
+
+# options that several commands share, declared once
+RunOption = Annotated[
+    str, typer.Option("--run", help="latest, a run id (or unique prefix), or a run directory.")
+]
+ModelsDirOption = Annotated[Path, typer.Option(help="Where runs live.")]
+OnBadValuesOption = Annotated[
+    str, typer.Option(help="error: refuse values that cannot be read; null: treat them as missing.")
+]
+
+
+def check_option(flag: str, value: str, choices: Sequence[str]) -> None:
+    """A ConfigError naming ``flag`` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        from groupwise.exceptions import ConfigError
+
+        *head, last = [repr(c) for c in choices]
+        allowed = f"{', '.join(head)} or {last}" if head else last
+        raise ConfigError(f"{flag} must be {allowed}. Got {value!r} instead.")
+
+
+def check_out_dir(path: Path, what: str) -> None:
+    """A ConfigError when ``--out`` names an existing file instead of a directory."""
+    if path.exists() and not path.is_dir():
+        from groupwise.exceptions import ConfigError
+
+        raise ConfigError(
+            f"--out names the directory for {what}, but {str(path)!r} is a file. Give a "
+            "directory (it is created when missing)."
+        )

@@ -7,7 +7,19 @@ from typing import Annotated
 
 import typer
 
-from groupwise.cli._common import err, escape, fmt, frame_table, handle_errors, out
+from groupwise.cli._common import (
+    ModelsDirOption,
+    OnBadValuesOption,
+    RunOption,
+    check_option,
+    check_out_dir,
+    err,
+    escape,
+    fmt,
+    frame_table,
+    handle_errors,
+    out,
+)
 
 _VERDICT_STYLE = {"below": "bold red", "above": "green", "consistent": "", "no promise": "dim", "no interval": "dim"}  # fmt: skip
 
@@ -24,10 +36,8 @@ def evaluate(
         Path,
         typer.Argument(metavar="LABELLED", help="New rows with their labels (.parquet or .csv)."),
     ],
-    run: Annotated[
-        str, typer.Option("--run", help="latest, a run id (or unique prefix), or a run directory.")
-    ] = "latest",
-    models_dir: Annotated[Path, typer.Option(help="Where runs live.")] = Path("models"),
+    run: RunOption = "latest",
+    models_dir: ModelsDirOption = Path("models"),
     by: Annotated[
         str | None,
         typer.Option(
@@ -50,10 +60,7 @@ def evaluate(
             "run's promise.",
         ),
     ] = "never",
-    on_bad_values: Annotated[
-        str,
-        typer.Option(help="error: refuse values that cannot be read; null: treat them as missing."),
-    ] = "error",
+    on_bad_values: OnBadValuesOption = "error",
 ) -> None:
     """Score LABELLED with the run's model and compare the realised performance with
     what the run promised: overall with intervals, and per group.
@@ -62,20 +69,13 @@ def evaluate(
     training ones at the shipped threshold. Exit codes: 0 done; 1 below the promise with
     --fail-on below; 2 bad input or run.
     """
-    from groupwise.exceptions import ConfigError
     from groupwise.io import atomic_path, check_outputs, json_bytes, read_table, table_format
     from groupwise.monitor import evaluate_labelled
     from groupwise.runs import load_run
 
-    if fail_on not in ("below", "never"):
-        raise ConfigError(f"--fail-on must be 'below' or 'never'. Got {fail_on!r} instead.")
-    if on_bad_values not in ("error", "null"):
-        raise ConfigError(f"--on-bad-values must be 'error' or 'null'. Got {on_bad_values!r} instead.")  # fmt: skip
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(
-            f"--out names the directory for the evaluation files, but {str(out_dir)!r} is a "
-            "file. Give a directory (it is created when missing)."
-        )
+    check_option("--fail-on", fail_on, ("below", "never"))
+    check_option("--on-bad-values", on_bad_values, ("error", "null"))
+    check_out_dir(out_dir, "the evaluation files")
     files = {
         "the evaluation": out_dir / "evaluation.json",
         "the Markdown summary": out_dir / "evaluation.md",

@@ -7,7 +7,19 @@ from typing import Annotated
 
 import typer
 
-from groupwise.cli._common import err, escape, fmt, frame_table, handle_errors, out
+from groupwise.cli._common import (
+    ModelsDirOption,
+    OnBadValuesOption,
+    RunOption,
+    check_option,
+    check_out_dir,
+    err,
+    escape,
+    fmt,
+    frame_table,
+    handle_errors,
+    out,
+)
 
 _STATUS_STYLE = {"alert": "bold red", "warning": "yellow", "ok": "green", "too few rows": "dim"}
 #: Chunks listed on screen (the worst first); every chunk is in monitor.json and .html.
@@ -23,10 +35,8 @@ def monitor(
             help="New rows (.parquet or .csv); one chunk per file unless --by/--window.",
         ),  # fmt: skip
     ],
-    run: Annotated[
-        str, typer.Option("--run", help="latest, a run id (or unique prefix), or a run directory.")
-    ] = "latest",
-    models_dir: Annotated[Path, typer.Option(help="Where runs live.")] = Path("models"),
+    run: RunOption = "latest",
+    models_dir: ModelsDirOption = Path("models"),
     reference: Annotated[
         Path | None,
         typer.Option(
@@ -68,10 +78,7 @@ def monitor(
             help="False-discovery rate across features, and the level of the output and multivariate tests."
         ),  # fmt: skip
     ] = 0.05,
-    on_bad_values: Annotated[
-        str,
-        typer.Option(help="error: refuse values that cannot be read; null: treat them as missing."),
-    ] = "error",
+    on_bad_values: OnBadValuesOption = "error",
     seed: Annotated[int, typer.Option(help="Seed of the no-drift simulations.")] = 0,
 ) -> None:
     """Compare CURRENT with the run's training data chunk by chunk: drift per feature, of
@@ -82,22 +89,16 @@ def monitor(
     Exit codes: 0 done; 1 a chunk at or above --fail-on; 2 bad input or run.
     """
     from groupwise.cli._progress import RichProgress
-    from groupwise.exceptions import ConfigError, SchemaViolationError
+    from groupwise.exceptions import SchemaViolationError
     from groupwise.io import atomic_path, check_outputs, json_bytes, read_table, table_format
     from groupwise.monitor import monitor_frames
     from groupwise.monitor._html import render_html
     from groupwise.monitor._monitor import reference_from_table
     from groupwise.runs import load_run
 
-    if fail_on not in ("alert", "warning", "never"):
-        raise ConfigError(f"--fail-on must be 'alert', 'warning' or 'never'. Got {fail_on!r} instead.")  # fmt: skip
-    if on_bad_values not in ("error", "null"):
-        raise ConfigError(f"--on-bad-values must be 'error' or 'null'. Got {on_bad_values!r} instead.")  # fmt: skip
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(
-            f"--out names the directory for the monitoring files, but {str(out_dir)!r} is a "
-            "file. Give a directory (it is created when missing)."
-        )
+    check_option("--fail-on", fail_on, ("alert", "warning", "never"))
+    check_option("--on-bad-values", on_bad_values, ("error", "null"))
+    check_out_dir(out_dir, "the monitoring files")
     files = {
         "the monitoring result": out_dir / "monitor.json",
         "the monitoring page": out_dir / "monitor.html",

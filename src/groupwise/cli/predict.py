@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from groupwise.cli._common import err, escape, frame_table, handle_errors, out
+from groupwise.cli._common import (
+    ModelsDirOption,
+    RunOption,
+    check_option,
+    err,
+    escape,
+    frame_table,
+    handle_errors,
+    out,
+)
 
 _LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "notice": "dim"}
 
@@ -36,10 +45,8 @@ def predict(
         Path, typer.Argument(metavar="INPUT", help="Rows to score (.parquet or .csv).")
     ],
     output: Annotated[Path, typer.Option("--out", "-o", help="Output file (.parquet or .csv).")],
-    run: Annotated[
-        str, typer.Option("--run", help="latest, a run id (or unique prefix), or a run directory.")
-    ] = "latest",
-    models_dir: Annotated[Path, typer.Option(help="Where runs live.")] = Path("models"),
+    run: RunOption = "latest",
+    models_dir: ModelsDirOption = Path("models"),
     chunk_rows: Annotated[
         int, typer.Option(help="Rows per chunk (memory stays proportional to it).", min=1)
     ] = 100_000,
@@ -65,13 +72,10 @@ def predict(
     and in OUTPUT.violations.csv. Exit codes: 0 success; 2 bad input or run.
     """
     from groupwise.cli._progress import RichProgress
-    from groupwise.exceptions import ConfigError, SchemaViolationError
+    from groupwise.exceptions import SchemaViolationError
     from groupwise.runs import load_run
 
-    if on_bad_values not in ("error", "null"):
-        raise ConfigError(
-            f"--on-bad-values must be 'error' or 'null'. Got {on_bad_values!r} instead."
-        )
+    check_option("--on-bad-values", on_bad_values, ("error", "null"))
     r = load_run(run, models_dir)
     _ = r.pipeline  # verify the model file before reading any input
     passed = list(keep or [])
@@ -109,10 +113,8 @@ def predict(
 
 @handle_errors
 def skew_check(
-    run: Annotated[
-        str, typer.Option("--run", help="latest, a run id (or unique prefix), or a run directory.")
-    ] = "latest",
-    models_dir: Annotated[Path, typer.Option(help="Where runs live.")] = Path("models"),
+    run: RunOption = "latest",
+    models_dir: ModelsDirOption = Path("models"),
     tolerance: Annotated[float, typer.Option(help="Largest allowed score difference.")] = 1e-9,
 ) -> None:
     """Predict the run's holdout input through the serving path and compare with training.

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
-
-from groupwise.cli._common import handle_errors, out
+from groupwise.cli._common import ModelsDirOption, RunOption, handle_errors, out
 
 
 @handle_errors
 def report(
-    run: Annotated[
-        str, typer.Option("--run", help="latest, a run id (or unique prefix), or a run directory.")
-    ] = "latest",
-    models_dir: Annotated[Path, typer.Option(help="Where runs live.")] = Path("models"),
+    run: RunOption = "latest",
+    models_dir: ModelsDirOption = Path("models"),
 ) -> None:
     """Redraw the plots and re-render the HTML report and the model card of a run."""
     from groupwise.report import render_run

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from groupwise.cli._common import err, escape, fmt, frame_table, handle_errors, kv_table, out
+from groupwise.cli._common import (
+    ModelsDirOption,
+    err,
+    escape,
+    fmt,
+    frame_table,
+    handle_errors,
+    kv_table,
+    out,
+)
 
 app = typer.Typer(help="The runs registry.", no_args_is_help=True, add_completion=False)
 
@@ -35,7 +44,7 @@ def _summary(run) -> dict:
 @app.command("list")
 @handle_errors
 def list_runs(
-    models_dir: Annotated[Path, typer.Option(help="Where runs live.")] = Path("models"),
+    models_dir: ModelsDirOption = Path("models"),
     json_output: Annotated[
         bool, typer.Option("--json", help="Print JSON instead of a table.")
     ] = False,
@@ -115,7 +124,7 @@ def show_run(
     run: Annotated[
         str, typer.Argument(help="latest, a run id (or unique prefix), or a run directory.")
     ] = "latest",
-    models_dir: Annotated[Path, typer.Option(help="Where runs live.")] = Path("models"),
+    models_dir: ModelsDirOption = Path("models"),
 ) -> None:
     """Key facts and paths of one run."""
     from groupwise.runs import load_run

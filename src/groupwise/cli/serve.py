@@ -9,15 +9,13 @@ from typing import Annotated
 
 import typer
 
-from groupwise.cli._common import err, handle_errors, out
+from groupwise.cli._common import ModelsDirOption, RunOption, err, handle_errors, out
 
 
 @handle_errors
 def serve(
-    run: Annotated[
-        str, typer.Option("--run", help="latest, a run id (or unique prefix), or a run directory.")
-    ] = "latest",
-    models_dir: Annotated[Path, typer.Option(help="Where runs live.")] = Path("models"),
+    run: RunOption = "latest",
+    models_dir: ModelsDirOption = Path("models"),
     host: Annotated[
         str,
         typer.Option(

@@ -184,24 +184,21 @@ details{margin:0.3rem 0 1rem}
 """
 
 
-def _fmt(v) -> str:
-    if v is None:
-        return "—"
+def _number(v, pattern: str = "{:.3f}", scale: float = 1.0) -> str:
+    """A number for the page ("—" when missing or not finite; text shown as it is)."""
     try:
         f = float(v)
     except (TypeError, ValueError):
-        return str(v)
-    return "—" if not math.isfinite(f) else f"{f:.3f}"
+        return "—" if v is None else str(v)
+    return pattern.format(scale * f) if math.isfinite(f) else "—"
+
+
+def _fmt(v) -> str:
+    return _number(v)
 
 
 def _pct(v) -> str:
-    if v is None:
-        return "—"
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return "—"
-    return "—" if not math.isfinite(f) else f"{100 * f:.1f}%"
+    return _number(v, "{:.1f}%", 100.0)
 
 
 def render_html(result) -> str:
