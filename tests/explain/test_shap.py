@@ -1,0 +1,95 @@
+"""SHAP values through the preprocessing, in the input columns' names."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from groupwise.estimators._zoo import CANDIDATES, build_candidate
+from groupwise.explain import PipelineExplainer, ShapUnsupported
+from groupwise.spec import ColumnKinds
+
+pytest.importorskip("shap")
+
+
+def _table(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, 5)), columns=[f"x{i}" for i in range(5)])
+    X.loc[rng.random(n) < 0.05, "x2"] = np.nan
+    X["site"] = pd.Series(rng.choice(list("abcd"), n)).astype(object)
+    signal = 1.5 * X["x0"] - X["x1"].fillna(0) + (X["site"] == "a") * 1.0
+    y_bin = (signal + rng.normal(size=n) > 0).astype(int).to_numpy()
+    y_reg = (signal + 0.3 * rng.normal(size=n)).to_numpy()
+    return X, y_bin, y_reg
+
+
+CASES = [
+    (name, task)
+    for name in ("linear", "hist_gb", "random_forest", "extra_trees", "lightgbm", "xgboost")
+    for task in ("classification", "regression")
+    if CANDIDATES[name].available()
+]
+
+
+@pytest.mark.parametrize(("name", "task"), CASES)
+def test_values_add_up_to_the_model_output_for_every_candidate(name, task):
+    X, y_bin, y_reg = _table()
+    y = y_bin if task == "classification" else y_reg
+    model = build_candidate(name, task, ColumnKinds.of(X), 0).fit(X, y)
+    exp = PipelineExplainer(model, X.iloc[:80], task=task, n_classes=2, pos=1, seed=0)
+    sample = X.iloc[100:160]
+    values, base = exp.explain(sample)
+    assert values.shape == (60, 6)
+    assert exp.names == list(X.columns)  # one-hot levels and indicators summed back
+    tol = 1e-4 if name == "xgboost" else 1e-8  # XGBoost works in float32
+    assert exp.check(sample, values, base) < tol
+    # the informative columns carry more than the noise columns
+    mean_abs = pd.Series(np.abs(values).mean(axis=0), index=exp.names)
+    assert mean_abs["x0"] > mean_abs[["x3", "x4"]].max()
+    expected_kind = "linear" if name == "linear" else "permutation" if name == "hist_gb" else "tree"
+    assert exp.kind == expected_kind  # hist_gb splits the categorical column natively
+
+
+def test_linear_values_are_coefficient_times_distance_from_the_background_mean():
+    X, y_bin, _ = _table()
+    Xn = X.drop(columns="site").fillna(0)
+    model = build_candidate("linear", "classification", ColumnKinds.of(Xn), 0).fit(Xn, y_bin)
+    exp = PipelineExplainer(model, Xn.iloc[:100], task="classification", n_classes=2, pos=1)
+    values, _ = exp.explain(Xn.iloc[:10])
+    scale = model.named_steps["prep"].named_transformers_["num"].named_steps["scale"]
+    coef = model.named_steps["model"].coef_[0][:5] / scale.scale_[:5]
+    expected = coef * (Xn.iloc[:10].to_numpy() - Xn.iloc[:100].to_numpy().mean(axis=0))
+    np.testing.assert_allclose(values, expected, atol=1e-10)
+
+
+def test_the_positive_class_is_explained_when_it_is_code_zero():
+    X, y_bin, _ = _table()
+    model = build_candidate("lightgbm" if CANDIDATES["lightgbm"].available() else "random_forest",
+                            "classification", ColumnKinds.of(X), 0).fit(X, y_bin)  # fmt: skip
+    e1 = PipelineExplainer(model, X.iloc[:50], task="classification", n_classes=2, pos=1)
+    e0 = PipelineExplainer(model, X.iloc[:50], task="classification", n_classes=2, pos=0)
+    v1, b1 = e1.explain(X.iloc[:20])
+    v0, b0 = e0.explain(X.iloc[:20])
+    assert e0.check(X.iloc[:20], v0, b0) < 1e-6
+    np.testing.assert_allclose(v0, -v1, atol=1e-9)
+    # log-odds flip sign; probabilities: P(class 0) = 1 − P(class 1)
+    assert b0 == pytest.approx(-b1 if e1.output.startswith("log-odds") else 1 - b1)
+
+
+def test_top_k_lists_the_largest_contributions_in_order():
+    X, _, y_reg = _table()
+    model = build_candidate("linear", "regression", ColumnKinds.of(X), 0).fit(X, y_reg)
+    exp = PipelineExplainer(model, X.iloc[:80], task="regression")
+    top = exp.top_k(X.iloc[:30], 3)
+    assert list(top.columns) == [f"explain_{i}_{k}" for i in (1, 2, 3) for k in ("feature", "contribution")]  # fmt: skip
+    values, _ = exp.explain(X.iloc[:30])
+    mags = np.abs(top[[f"explain_{i}_contribution" for i in (1, 2, 3)]].to_numpy())
+    assert (np.diff(mags, axis=1) <= 0).all()
+    np.testing.assert_allclose(mags[:, 0], np.abs(values).max(axis=1))
+
+
+def test_multiclass_models_are_refused_with_the_reason():
+    X, _, y_reg = _table()
+    y = np.digitize(y_reg, [-1, 1])
+    model = build_candidate("linear", "classification", ColumnKinds.of(X), 0).fit(X, y)
+    with pytest.raises(ShapUnsupported, match="3 classes"):
+        PipelineExplainer(model, X, task="classification", n_classes=3)
