@@ -1,4 +1,4 @@
-"""``groupwise runs list`` and ``groupwise runs show``."""
+"""``groupwise runs list``, ``runs show`` and ``runs compare``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 
 from groupwise.cli._common import (
     ModelsDirOption,
+    check_out_dir,
     err,
     escape,
     fmt,
@@ -154,3 +155,95 @@ def show_run(
         "model file": f"{r.layout.model} (sha256 {m['model']['sha256'][:12]}…)",
     }
     out().print(kv_table(f"Run {r.run_id}", facts))
+
+
+@app.command("compare")
+@handle_errors
+def compare_runs(
+    runs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="RUN...",
+            help="Two or more runs: latest, run ids (or unique prefixes), or run directories. "
+            "The first is the base the others are compared with.",
+        ),
+    ],
+    models_dir: ModelsDirOption = Path("models"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Directory for compare.json and compare.html.")
+    ] = Path("comparison"),
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the comparison as JSON instead of tables.")
+    ] = False,
+) -> None:
+    """Metrics side by side, with paired difference intervals when the runs were evaluated
+    on the same rows; configuration and column-role differences; the leaderboards."""
+    from groupwise.report._compare import compare_runs as compare
+    from groupwise.report._compare import write_comparison
+    from groupwise.runs import load_run
+
+    check_out_dir(out_dir, "the comparison")
+    loaded = [load_run(r, models_dir) for r in runs]
+    doc = compare(loaded)
+    paths = write_comparison(doc, out_dir)
+    if json_output:
+        typer.echo(json.dumps(doc, indent=2))
+        return
+    ids = [r["run_id"] for r in doc["runs"]]
+    short = [i[-6:] for i in ids]
+    out().print(
+        frame_table(
+            "Runs",
+            ["", "run id", "model", "evaluation", "data sha256", "paired with the base"],
+            [
+                [
+                    short[k],
+                    r["run_id"],
+                    r["selected_model"],
+                    f"{r['scheme']}: {r['evaluation_rows']} rows"
+                    + (f", {r['evaluation_groups']} groups" if r["evaluation_groups"] else ""),
+                    r["dataset_sha256"][:12] + "…",
+                    "base"
+                    if k == 0
+                    else ("yes" if r["paired_with_base"] else "no: " + r["pairing"]),
+                ]
+                for k, r in enumerate(doc["runs"])
+            ],
+            no_wrap=["run id"],
+        )
+    )
+    rows = []
+    for m in doc["metrics"]:
+        cells = [m["metric"] + (" *" if m["metric"] == doc["primary_metric"] else "")]
+        cells += [f"{fmt(v.get('estimate'))} [{fmt(v.get('ci_low'))}, {fmt(v.get('ci_high'))}]"
+                  for v in m["runs"]]  # fmt: skip
+        for d in m["differences"]:
+            if d["paired"]:
+                flag = " [bold]≠0[/]" if d["significant"] else ""
+                cells.append(
+                    f"{fmt(d['estimate'])} [{fmt(d['ci_low'])}, {fmt(d['ci_high'])}]{flag}"
+                )
+            else:
+                cells.append(f"{fmt(d['estimate'])} (unpaired)")
+        rows.append(cells)
+    out().print(
+        frame_table(
+            "Metrics: estimate [95% interval]; Δ = run − base (* primary metric)",
+            ["metric", *short, *[f"Δ {s}" for s in short[1:]]],
+            rows,
+        )
+    )
+    diffs = [(f"spec.{d['key']}", d["values"]) for d in doc["spec_diff"]] + [
+        (d["key"], d["values"]) for d in doc["config_diff"]
+    ]
+    if diffs:
+        out().print(
+            frame_table(
+                "Settings that differ",
+                ["setting", *short],
+                [[k, *[escape(json.dumps(v)) for v in values]] for k, values in diffs],
+            )
+        )
+    else:
+        out().print("Same configuration and column roles.")
+    out().print(f"wrote [bold]{paths['html']}[/] and {paths['json']}")
