@@ -38,6 +38,8 @@ class ModelContext:
     holdout_groups: int | None = None
     naive_vs_grouped: dict[str, Any] | None = None
     importance: pd.DataFrame | None = None
+    #: mean |SHAP value| per input column of the final model (feature, mean_abs_shap)
+    shap_importance: pd.DataFrame | None = None
     calibration: dict[str, Any] | None = None
     #: "holdout" or "nested" (no holdout: nested CV over all groups)
     scheme: str = "holdout"
@@ -66,10 +68,17 @@ class SingleFeatureDominates(Check):
     family = "MODEL"
 
     def run(self, ctx: ModelContext):
-        imp = ctx.importance
+        # SHAP values of the final model when they were computed, else permutation importance
+        shap = ctx.shap_importance
+        if shap is not None and len(shap):
+            imp, column, source = shap, "mean_abs_shap", "shap"
+        else:
+            imp, column, source = ctx.importance, "importance_mean", "permutation"
+        what = "the mean |SHAP value|" if source == "shap" else "the permutation importance"
         if imp is None or imp.empty:
-            raise NotApplicable("no permutation importance computed")
-        positive = imp["importance_mean"].clip(lower=0)
+            raise NotApplicable("no SHAP values or permutation importance computed")
+        imp = imp.sort_values(column, ascending=False, kind="stable")
+        positive = imp[column].clip(lower=0)
         if positive.sum() <= 0 or len(imp) < 2:
             raise NotApplicable("no feature has positive importance")
         share = float(positive.iloc[0] / positive.sum())
@@ -79,11 +88,12 @@ class SingleFeatureDominates(Check):
         return [
             self.finding(
                 "warning",
-                f"{feature!r} holds {share:.0%} of the permutation importance.",
+                f"{feature!r} holds {share:.0%} of {what}.",
                 columns=[feature],
                 evidence={
                     "share": share,
-                    "importance": float(imp["importance_mean"].iloc[0]),
+                    "importance": float(imp[column].iloc[0]),
+                    "source": source,
                     "metric": ctx.metric,
                 },
                 fix="Make sure this feature is available at prediction time and not derived from the "

@@ -65,6 +65,16 @@ def predict(
             "group column is copied whenever the input has it.",
         ),
     ] = None,
+    explain: Annotated[
+        int,
+        typer.Option(
+            "--explain",
+            metavar="K",
+            min=0,
+            help="Add each row's K largest SHAP contributions (explain_<i>_feature, "
+            "explain_<i>_contribution; needs the [shap] extra for tree and linear models).",
+        ),
+    ] = 0,
 ) -> None:
     """Validate INPUT against the run's schema, then predict it chunk by chunk into --out.
 
@@ -78,6 +88,7 @@ def predict(
     check_option("--on-bad-values", on_bad_values, ("error", "null"))
     r = load_run(run, models_dir)
     _ = r.pipeline  # verify the model file before reading any input
+    augment = r.explain_columns(explain) if explain else None
     passed = list(keep or [])
     group = r.spec.group_col
     if group and group not in passed:
@@ -94,6 +105,7 @@ def predict(
             on_bad_values=on_bad_values,
             keep=passed,
             progress=RichProgress(),
+            augment=augment,
         )
     except SchemaViolationError as exc:
         if exc.violations is not None:

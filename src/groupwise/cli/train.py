@@ -131,6 +131,19 @@ class _Printer:
     def __call__(self, name: str, payload: Any) -> None:
         getattr(self, f"on_{name}", lambda p: None)(payload)
 
+    def on_tracked(self, result) -> None:
+        if result.ok:
+            out().print(
+                f"tracked in MLflow: run {result.mlflow_run_id} in experiment "
+                f"{escape(repr(result.experiment))} at {escape(result.uri)} ({result.seconds:.1f} s)"
+            )
+        else:
+            err().print(
+                f"[yellow]warning:[/] tracking in MLflow at {escape(result.uri)} failed "
+                f"({escape(result.error or '')}); the run directory is complete. Check the "
+                "tracking URI (--tracking-uri, MLFLOW_TRACKING_URI) or the server."
+            )
+
     def on_prepared(self, prep) -> None:
         t = prep.table
         text = f"[bold]Task:[/] {t.task} of {escape(repr(t.target))}"

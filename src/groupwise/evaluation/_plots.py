@@ -22,6 +22,8 @@ __all__ = [
     "plot_pr",
     "plot_residuals",
     "plot_roc",
+    "plot_shap_dependence",
+    "plot_shap_summary",
 ]
 
 _BLUE, _ORANGE, _GREY = "#1f77b4", "#ff7f0e", "#7f7f7f"
@@ -170,6 +172,82 @@ def plot_importance(table: pd.DataFrame, path: Path, *, title: str, top: int = 2
     ax.axvline(0, color=_GREY, lw=1)
     ax.set_xlabel(f"drop in {t['metric'].iloc[0]} when shuffled")
     ax.set_title(title)
+    return _save(fig, path)
+
+
+def _colour_values(column: pd.Series) -> np.ndarray:
+    """A number column's values as ranks in [0, 1]; NaN (drawn grey) for other columns,
+    whose levels have no order to colour by."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return pd.to_numeric(column, errors="coerce").rank(pct=True).to_numpy(dtype=float)
+    return np.full(len(column), np.nan)
+
+
+def plot_shap_summary(
+    values: pd.DataFrame, sample: pd.DataFrame, path: Path, *, title: str, output: str,
+    top: int = 15,
+) -> Path:  # fmt: skip
+    """Beeswarm: one row per input column (largest mean |SHAP| on top), one dot per row,
+    placed by its SHAP value and coloured by the column's value (low blue → high red)."""
+    order = values.abs().mean().sort_values(ascending=False).index[:top]
+    fig, ax = _figure(7, 0.35 * len(order) + 1.6)
+    rng = np.random.default_rng(0)
+    points = None
+    for k, feature in enumerate(order[::-1]):
+        v = values[feature].to_numpy(dtype=float)
+        # spread the dots vertically where they are dense (a histogram-based jitter)
+        counts, edges = np.histogram(v, bins=40)
+        density = counts[np.clip(np.searchsorted(edges, v, side="right") - 1, 0, len(counts) - 1)]
+        jitter = (rng.random(len(v)) - 0.5) * 0.8 * density / max(counts.max(), 1)
+        colour = _colour_values(sample[feature]) if feature in sample else np.full(len(v), np.nan)
+        missing = np.isnan(colour)
+        ax.scatter(v[missing], (k + jitter)[missing], s=6, color=_GREY, alpha=0.6, lw=0)
+        points = ax.scatter(
+            v[~missing], (k + jitter)[~missing], s=6, c=colour[~missing], cmap="coolwarm",
+            vmin=0, vmax=1, alpha=0.8, lw=0,
+        )  # fmt: skip
+    ax.set_yticks(range(len(order)), [str(f) for f in order[::-1]])
+    ax.axvline(0, color=_GREY, lw=1)
+    ax.set_xlabel(f"SHAP value ({output})")
+    ax.set_title(title)
+    if points is not None:
+        bar = fig.colorbar(points, ax=ax, ticks=[0, 1], aspect=30)
+        bar.ax.set_yticklabels(["low", "high"])
+        bar.set_label("column value (rank)")
+    return _save(fig, path)
+
+
+def plot_shap_dependence(
+    values: pd.DataFrame, sample: pd.DataFrame, path: Path, *, title: str, output: str,
+    top: int = 4,
+) -> Path:  # fmt: skip
+    """SHAP value against the column's own value, for the ``top`` columns by mean |SHAP|."""
+    order = [f for f in values.abs().mean().sort_values(ascending=False).index if f in sample]
+    order = order[:top]
+    from matplotlib.figure import Figure
+
+    cols = min(2, len(order))
+    rows = int(np.ceil(len(order) / cols))
+    fig = Figure(figsize=(4.2 * cols, 3.2 * rows), dpi=100, layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, feature in zip(axes, order, strict=False):
+        x, v = sample[feature], values[feature].to_numpy(dtype=float)
+        if pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x):
+            ax.scatter(pd.to_numeric(x, errors="coerce"), v, s=6, color=_BLUE, alpha=0.5, lw=0)
+        else:
+            labels = x.astype(str).where(x.notna(), "(missing)")
+            levels = labels.value_counts().index[:20]
+            keep = labels.isin(levels).to_numpy()
+            pos = pd.Categorical(labels[keep], categories=levels).codes
+            jitter = (np.random.default_rng(0).random(keep.sum()) - 0.5) * 0.5
+            ax.scatter(pos + jitter, v[keep], s=6, color=_BLUE, alpha=0.5, lw=0)
+            ax.set_xticks(range(len(levels)), [str(s)[:12] for s in levels], rotation=45)
+        ax.axhline(0, color=_GREY, lw=1)
+        ax.set_xlabel(str(feature))
+        ax.set_ylabel("SHAP value")
+    for ax in axes[len(order) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"{title} — {output}")
     return _save(fig, path)
 
 

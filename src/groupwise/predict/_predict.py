@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -133,15 +133,22 @@ class Predictor:
         return self.predict_checked(df, on_bad_values=on_bad_values)[0]
 
     def predict_checked(
-        self, df: pd.DataFrame, *, on_bad_values: str = "error", what: str = "the input"
+        self,
+        df: pd.DataFrame,
+        *,
+        on_bad_values: str = "error",
+        what: str = "the input",
+        augment: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     ) -> tuple[pd.DataFrame, ValidationReport]:
         """:meth:`predict_frame` that also returns the validation report (its warnings and
-        notices: unseen categories, out-of-range numbers, extra columns)."""
+        notices: unseen categories, out-of-range numbers, extra columns). ``augment(X)``
+        (X: the coerced features) returns columns appended to the output."""
         X, report = self.validate_frame(df, on_bad_values=on_bad_values)
         if not report.ok:
             raise SchemaViolationError(violation_message(report, what), report)
         ids = df[[c for c in self.schema.id_cols if c in df.columns]].reset_index(drop=True)
-        return self.format(self.raw(X), ids if len(ids.columns) else None), report
+        frame = self.format(self.raw(X), ids if len(ids.columns) else None)
+        return _augmented(frame, X, augment), report
 
     # ---------------------------------------------------------------- files
     def validate_file(
@@ -192,6 +199,7 @@ class Predictor:
         on_bad_values: str = "error",
         keep: Sequence[str] = (),
         progress=None,
+        augment: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     ) -> dict[str, Any]:
         """Validate and predict the input chunk by chunk into ``output_path`` (one pass).
 
@@ -199,7 +207,8 @@ class Predictor:
         the whole input passed; on any failure or violation no output file exists. Violations (if any) are written
         to ``<output>.violations.csv``. Raises :class:`SchemaViolationError` when the
         input has errors. ``keep``: input columns copied to the output after the ids
-        (see :meth:`passthrough`).
+        (see :meth:`passthrough`). ``augment(X)`` returns columns appended to each
+        chunk's output (``predict --explain``).
         """
         from threadpoolctl import threadpool_limits
 
@@ -240,7 +249,7 @@ class Predictor:
                             offset += len(chunk)
                             if report.ok and len(chunk):  # a header-only CSV yields no rows
                                 ids = chunk[ids_present].reset_index(drop=True) if ids_present else None  # fmt: skip
-                                frame = self.format(self.raw(X), ids)
+                                frame = _augmented(self.format(self.raw(X), ids), X, augment)
                                 writer.write(frame)
                                 written += len(frame)
                             if bar is not None:
@@ -270,6 +279,13 @@ class Predictor:
             "violations": str(violations_path) if report.violations else None,
             "report": report,
         }
+
+
+def _augmented(frame: pd.DataFrame, X: pd.DataFrame, augment) -> pd.DataFrame:
+    if augment is None:
+        return frame
+    extra = augment(X.reset_index(drop=True))
+    return pd.concat([frame, extra.set_axis(frame.index)], axis=1)
 
 
 class _Refused(Exception):

@@ -24,6 +24,8 @@ PLOT_TITLES = {
     "calibration": "Calibration (out-of-fold)",
     "residuals": "Residuals (holdout)",
     "importance": "Permutation importance (holdout)",
+    "shap_summary": "SHAP values of the final model (sample of rows)",
+    "shap_dependence": "SHAP dependence of the top columns",
     "naive_vs_grouped": "Naive vs grouped cross-validation",
     "learning_curve": "Learning curve",
 }
@@ -113,6 +115,23 @@ def draw_plots(run) -> list[str]:
                     importance, p, title="Permutation importance (holdout)"
                 ),
             )
+    shap = run.metrics.shap()
+    if shap.get("computed") and layout.shap_values.exists() and layout.shap_sample.exists():
+        values = run.table("shap_values").drop(columns="row", errors="ignore")
+        sample = run.table("shap_sample")
+        units = shap["output"]
+        attempt(
+            "shap_summary",
+            lambda p: P.plot_shap_summary(
+                values, sample, p, title=f"SHAP values ({shap['explainer']})", output=units
+            ),
+        )
+        attempt(
+            "shap_dependence",
+            lambda p: P.plot_shap_dependence(
+                values, sample, p, title="SHAP dependence", output=units
+            ),
+        )
     ng = run.metrics.naive_vs_grouped()
     if ng:
         attempt(

@@ -121,10 +121,18 @@ def summarize_run(run, *, embed_images: bool = True) -> dict[str, Any]:
         "accepted": accepted,
         "slices": _csv(layout.error_slices, 15),
         "importance": _csv(layout.feature_importance, 15),
+        "shap": _shap(run),
         "images": images,
         "env": env,
         "monitoring": _monitoring(run),
     }
+
+
+def _shap(run) -> dict[str, Any]:
+    doc = dict(run.metrics.shap())
+    if doc.get("computed"):
+        doc["top"] = doc.get("mean_abs", [])[:15]
+    return doc
 
 
 #: Chunk sizes the model card lists drift thresholds for.

@@ -72,7 +72,17 @@ class RunLayout:
     """
 
     FILES: dict[str, str]
-    SUBDIRS = ("model", "schema", "metrics", "tables", "plots", "audit", "env", "monitor")
+    SUBDIRS = (
+        "model",
+        "schema",
+        "metrics",
+        "tables",
+        "plots",
+        "audit",
+        "env",
+        "monitor",
+        "explain",
+    )
 
     meta = _File("run_meta.json")
     model = _File("model/model.skops")
@@ -101,6 +111,10 @@ class RunLayout:
     monitor_reference = _File("monitor/reference.json")
     monitor_between = _File("monitor/reference_between.parquet")
     monitor_groups = _File("monitor/reference_groups.parquet")
+    shap = _File("explain/shap.json")
+    shap_values = _File("explain/shap_values.parquet")
+    shap_sample = _File("explain/shap_sample.parquet")
+    shap_background = _File("explain/background.parquet")
     report = _File("report.html")
     model_card = _File("model_card.md")
 
@@ -113,7 +127,7 @@ class RunLayout:
     #: The plots a run can have, in the order the report shows them.
     PLOTS = (
         "cv_scores", "roc", "pr", "confusion_matrix", "calibration", "residuals", "importance",
-        "naive_vs_grouped", "learning_curve",
+        "shap_summary", "shap_dependence", "naive_vs_grouped", "learning_curve",
     )  # fmt: skip
 
     def __init__(self, root: str | os.PathLike):

@@ -69,6 +69,11 @@ class _Metrics:
         """How the headline numbers were estimated (scheme, interval method, outer folds)."""
         return self._json("evaluation", {})
 
+    def shap(self) -> dict[str, Any]:
+        """SHAP values of the final model: explainer, output units, base value, mean |SHAP|
+        per input column (``{"computed": False, "reason": ...}`` when they were not)."""
+        return self._json("shap", {"computed": False, "reason": "run trained before SHAP values were kept"})  # fmt: skip
+
     def threshold_analysis(self) -> dict[str, Any]:
         """Calibration and the threshold's applicability (``metrics/threshold.json``)."""
         return self._json("threshold", {})
@@ -358,15 +363,62 @@ class Run:
                 f"monitoring reference ({type(exc).__name__}: {exc}). Restore it or retrain."
             ) from None
 
-    def predict(self, df: pd.DataFrame, *, on_bad_values: str = "error") -> pd.DataFrame:
+    @functools.cached_property
+    def explainer(self):
+        """A :class:`~groupwise.explain.PipelineExplainer` of the shipped model against the
+        run's background rows (``explain/background.parquet``). Raises
+        :class:`~groupwise.exceptions.ConfigError` when the run cannot be explained."""
+        from groupwise.exceptions import ConfigError
+        from groupwise.explain import PipelineExplainer, ShapUnsupported
+        from groupwise.predict import ValidationReport
+
+        if not self.layout.shap_background.exists():
+            raise ConfigError(
+                f"Run {self.run_id!r} cannot explain its predictions: "
+                + (
+                    "it has no background sample (trained before explanations were kept); "
+                    "retrain it"
+                    if self.task != "classification" or len(self.classes) == 2
+                    else f"SHAP values are computed for binary classifiers and regressors, "
+                    f"and it has {len(self.classes)} classes"
+                )
+                + "."
+            )
+        background = self.schema.coerce(self.table("shap_background"), ValidationReport())
+        try:
+            return PipelineExplainer(
+                self.pipeline, background, task=self.task, n_classes=len(self.classes),
+                pos=self.positive_code, seed=self.run_meta.config.get("seed", 0),
+            )  # fmt: skip
+        except ShapUnsupported as exc:
+            raise ConfigError(
+                f"Run {self.run_id!r} cannot explain its predictions: {exc}"
+            ) from None
+
+    def explain_columns(self, k: int):
+        """``augment(X)`` for :meth:`Predictor.predict_file`: the top-``k`` SHAP
+        contributions of each row (see :meth:`PipelineExplainer.top_k`)."""
+        from groupwise.explain import require_shap
+
+        explainer = self.explainer
+        if explainer.kind in ("tree", "linear"):
+            require_shap()
+        return lambda X: explainer.top_k(X, k)
+
+    def predict(
+        self, df: pd.DataFrame, *, on_bad_values: str = "error", explain: int = 0
+    ) -> pd.DataFrame:
         """Validate ``df`` against the training schema and predict.
 
         Returns the id columns present, ``prediction``, and for classifiers
-        ``proba_<class>`` per class plus ``score`` = P(positive) for binary targets.
-        Raises :class:`~groupwise.exceptions.SchemaViolationError` listing every
-        violation when the input does not match.
+        ``proba_<class>`` per class plus ``score`` = P(positive) for binary targets;
+        with ``explain=K``, the top-K SHAP contributions of each row
+        (``explain_<i>_feature``, ``explain_<i>_contribution``). Raises
+        :class:`~groupwise.exceptions.SchemaViolationError` listing every violation when
+        the input does not match.
         """
-        return self.predictor.predict_frame(df, on_bad_values=on_bad_values)
+        augment = self.explain_columns(explain) if explain else None
+        return self.predictor.predict_checked(df, on_bad_values=on_bad_values, augment=augment)[0]
 
 
 def load_run(

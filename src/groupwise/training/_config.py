@@ -70,9 +70,21 @@ class TrainConfig:
         Fit the selected pipeline on growing shares of each training fold.
     audit : bool, default=True
         Run the data audit first.
+    shap : bool, default=True
+        SHAP values of the final model on a seeded sample of rows (needs the [shap]
+        extra; without it the run says so and keeps permutation importance).
     hierarchy : tuple of str, default=None
         Regression only: nested id columns (top key → leaf) that add the
         ``partial_pooling`` candidate.
+    track : bool, default=False
+        Log the finished run to MLflow ([mlflow] extra): params, metrics, artifacts,
+        tuning trials as child runs, and the model as a pyfunc. A tracking failure
+        warns and keeps the run directory.
+    tracking_uri : str, default=None
+        Where to track; default ``MLFLOW_TRACKING_URI``, else an embedded SQLite store
+        ``<models_dir>/mlflow.db``.
+    experiment : str, default="groupwise"
+        The MLflow experiment runs are logged to.
     accept : dict of {str: str}, default=None
         Audit or MODEL findings you acknowledge, CODE:COLUMN (CODE:* for any column)
         mapped to the reason; they are kept in the run, marked accepted, and no longer
@@ -98,7 +110,11 @@ class TrainConfig:
     naive_cv: bool = True
     learning_curve: bool = True
     audit: bool = True
+    shap: bool = True
     hierarchy: tuple[str, ...] | None = None
+    track: bool = False
+    tracking_uri: str | None = None
+    experiment: str = "groupwise"
     accept: dict[str, str] | None = dataclasses.field(default=None, metadata={"cli": "repeat"})
 
     def __post_init__(self):
@@ -153,11 +169,19 @@ class TrainConfig:
                 "hierarchy",
                 (self.hierarchy,) if isinstance(self.hierarchy, str) else tuple(self.hierarchy),
             )
+        for name in ("tracking_uri", "experiment"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ConfigError(
+                    f"The {name!r} parameter of {o} must be non-empty text. Got {value!r} instead.",
+                    parameter=name,
+                    value=value,
+                )
         if self.accept is not None:
             from groupwise.audit import Acceptances
 
             set_("accept", Acceptances(self.accept).to_dict() or None)
-        for name in ("naive_cv", "learning_curve", "audit"):
+        for name in ("naive_cv", "learning_curve", "audit", "shap", "track"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(
                     f"The {name!r} parameter of {o} must be a bool. Got {getattr(self, name)!r} instead."

@@ -23,6 +23,7 @@ from groupwise.runs._env import git_commit
 from groupwise.training._config import TrainConfig
 from groupwise.training._cv import fit_recipe
 from groupwise.training._evaluate import HoldoutResult, OperatingPoint
+from groupwise.training._explain import Explanation
 from groupwise.training._prepare import Prepared
 from groupwise.training._select import Selection
 
@@ -43,6 +44,7 @@ class Outcome:
     learning_curve: pd.DataFrame | None
     checks: CheckOutcome
     final_model: Any
+    explanation: Explanation
 
 
 def model_checks(
@@ -51,6 +53,7 @@ def model_checks(
     point: OperatingPoint,
     holdout: HoldoutResult,
     gap: dict[str, Any] | None,
+    explanation: Explanation,
     config: TrainConfig,
 ) -> CheckOutcome:
     """The MODEL checks on what the earlier stages measured (accepted ones marked)."""
@@ -58,7 +61,8 @@ def model_checks(
         task=prep.task, metric=prep.metric, selected=selection.selected,
         cv=selection.cv_scores(prep.metric), folds=selection.fold_table(), holdout=holdout.metrics,
         improvement_over_dummy=holdout.improvement, naive_vs_grouped=gap,
-        importance=holdout.importance, calibration=point.calibration,
+        importance=holdout.importance, shap_importance=explanation.importance,
+        calibration=point.calibration,
         holdout_groups=holdout.groups if holdout.scheme == "holdout" else None,
         scheme=holdout.scheme, threshold=point.threshold,
         evaluated_positive_share=holdout.predicted_positive_share,
@@ -142,6 +146,12 @@ def _tables(o: Outcome, predictor: Predictor) -> dict[str, pd.DataFrame]:
         out["feature_importance"] = o.holdout.importance
     if o.learning_curve is not None:
         out["learning_curve"] = o.learning_curve
+    why = o.explanation
+    if why.background is not None:
+        out["shap_background"] = why.background
+    if why.values is not None:
+        out["shap_values"] = why.values
+        out["shap_sample"] = why.sample
     return out
 
 
@@ -212,6 +222,7 @@ def _documents(o: Outcome, config: TrainConfig) -> dict[str, Any]:
     }
     if sel.tuning:
         docs["tuning"] = list(sel.tuning)
+    docs["shap"] = o.explanation.document()
     return docs
 
 

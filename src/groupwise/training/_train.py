@@ -28,6 +28,7 @@ from groupwise.training._evaluate import (
     learning_curve,
     naive_vs_grouped,
 )
+from groupwise.training._explain import explain_final
 from groupwise.training._prepare import Prepared, prepare
 from groupwise.training._record import Outcome, build_record, finalize, model_checks
 from groupwise.training._select import compare_candidates, select_model
@@ -75,7 +76,8 @@ def train(
         Receives one stage per step (see ``groupwise._progress``).
     events : callable, default=None
         ``events(name, payload)`` is called with ``"prepared"``, ``"audit"``, ``"plan"``,
-        ``"leaderboard"``, ``"tuning"`` and ``"holdout"`` as results become available.
+        ``"leaderboard"``, ``"tuning"`` and ``"holdout"`` as results become available, and
+        ``"tracked"`` (a :class:`~groupwise.tracking.TrackingResult`) with ``track=True``.
     executor : Executor, default=None
         Runs CV folds, tuning trials and learning-curve fits; default a
         :class:`~groupwise._parallel.LocalExecutor` with ``config.n_jobs`` workers.
@@ -101,6 +103,11 @@ def train(
         return result
 
     t0, started = time.perf_counter(), dt.datetime.now(dt.UTC)
+    warmup = None
+    if config.track:  # import MLflow and open its store while training runs
+        from groupwise.tracking import Warmup, resolve_tracking_uri
+
+        warmup = Warmup(resolve_tracking_uri(config.tracking_uri, config.models_dir))
     prep = prepare(df, spec, config, candidates=candidates, dataset_path=dataset_path)
     emit("prepared", prep)
     report = timed("audit", audit_table, prep, config, progress=progress, emit=emit)
@@ -113,10 +120,19 @@ def train(
     holdout = timed("evaluation", evaluate_holdout, prep, plan, comparison, selection, point, config, emit=emit, **run)  # fmt: skip
     gap = timed("naive_vs_grouped", naive_vs_grouped, prep, plan, selection, point, config, **run)
     curve = timed("learning_curve", learning_curve, prep, plan, selection, point, config, **run)
-    checks = timed("model_checks", model_checks, prep, selection, point, holdout, gap, config)
     final = timed("finalize", finalize, prep, selection, threads=run["executor"].threads, progress=progress)  # fmt: skip
-    outcome = Outcome(prep, report, plan, selection, point, holdout, gap, curve, checks, final)
-    return _write(outcome, config, started, timings, time.perf_counter() - t0, progress)
+    why = timed("shap", explain_final, prep, final, config, progress=progress)
+    checks = timed("model_checks", model_checks, prep, selection, point, holdout, gap, why, config)  # fmt: skip
+    outcome = Outcome(prep, report, plan, selection, point, holdout, gap, curve, checks, final, why)
+    written = _write(outcome, config, started, timings, time.perf_counter() - t0, progress)
+    if config.track:
+        from groupwise.tracking import track_run
+
+        with progress.stage("Tracking in MLflow", total=1) as bar:
+            tracked = track_run(written, tracking_uri=config.tracking_uri, experiment=config.experiment, warmup=warmup)  # fmt: skip
+            bar.advance()
+        emit("tracked", tracked)
+    return written
 
 
 def audit_table(prep: Prepared, config: TrainConfig, *, progress, emit):
