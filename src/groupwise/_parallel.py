@@ -19,10 +19,12 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
+    "DaskExecutor",
     "Executor",
     "LocalExecutor",
     "available_cores",
     "limit_threads",
+    "make_executor",
     "parallel_map",
     "worker_plan",
 ]
@@ -103,6 +105,12 @@ def _run_task(fn: Callable, task: Any, threads: int, parent: int | None = None) 
         return fn(task, threads)
 
 
+#: ``fn(task, threads) -> result``: a picklable, top-level function.
+TaskFn = Callable[[Any, int], Any]
+#: ``on_done(i, result)``, called in the calling process as task ``i`` finishes.
+OnDone = Callable[[int, Any], None] | None
+
+
 @runtime_checkable
 class Executor(Protocol):
     """Maps ``fn(task, threads)`` over tasks; results in task order.
@@ -118,13 +126,7 @@ class Executor(Protocol):
         """How many tasks run at once when ``n_tasks`` are mapped."""
         ...
 
-    def map(
-        self,
-        fn: Callable[[Any, int], Any],
-        tasks: Sequence[Any],
-        *,
-        on_done: Callable[[int, Any], None] | None = None,
-    ) -> list[Any]: ...
+    def map(self, fn: TaskFn, tasks: Sequence[Any], *, on_done: OnDone = None) -> list[Any]: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,13 +150,14 @@ class LocalExecutor:
     def workers(self, n_tasks: int) -> int:
         return worker_plan(self.n_jobs, n_tasks)[0]
 
-    def map(
-        self,
-        fn: Callable[[Any, int], Any],
-        tasks: Sequence[Any],
-        *,
-        on_done: Callable[[int, Any], None] | None = None,
-    ) -> list[Any]:
+    def share(self, obj: Any) -> Any:
+        """What tasks receive in place of ``obj`` (here ``obj`` itself)."""
+        return obj
+
+    def close(self) -> None:
+        """Nothing to release (workers are joblib's)."""
+
+    def map(self, fn: TaskFn, tasks: Sequence[Any], *, on_done: OnDone = None) -> list[Any]:
         tasks = list(tasks)
         if not tasks:
             return []
@@ -193,3 +196,111 @@ def parallel_map(
 ) -> list[Any]:
     """``[fn(task, threads) for task in tasks]`` on a :class:`LocalExecutor`."""
     return LocalExecutor(n_jobs).map(fn, tasks, on_done=on_done)
+
+
+class DaskExecutor:
+    """Tasks on a Dask cluster (the ``[dask]`` extra), the same contract as
+    :class:`LocalExecutor`: results in task order, native threads capped per task at the
+    worker's own thread count.
+
+    Build one with :func:`make_executor` (``"dask"`` starts a local cluster on loopback,
+    ``"dask://HOST:PORT"`` connects to a running scheduler). Tasks are submitted as
+    impure (every task runs), so a worker that dies has its tasks re-run elsewhere by the
+    scheduler; a task that keeps failing fails the map.
+    """
+
+    def __init__(self, client, *, cluster=None):
+        self.client = client
+        self._cluster = cluster
+
+    @property
+    def address(self) -> str:
+        return self.client.scheduler.address
+
+    def _nthreads(self) -> dict[str, int]:
+        return dict(self.client.nthreads())
+
+    @property
+    def threads(self) -> int:
+        """Native threads one fit in the calling process may use (its own cores, as with
+        :class:`LocalExecutor`); tasks on workers get :attr:`worker_threads`."""
+        return available_cores()
+
+    @property
+    def worker_threads(self) -> int:
+        """Native threads one task on a worker may use: the smallest worker's threads."""
+        n = self._nthreads()
+        return max(1, min(n.values())) if n else 1
+
+    def workers(self, n_tasks: int) -> int:
+        return max(1, min(n_tasks, sum(self._nthreads().values()) or 1))
+
+    def share(self, obj: Any) -> Any:
+        """Send ``obj`` to every worker once; pass the returned handle inside tasks."""
+        return self.client.scatter(obj, broadcast=True, hash=False)
+
+    def map(self, fn: TaskFn, tasks: Sequence[Any], *, on_done: OnDone = None) -> list[Any]:
+        from distributed import as_completed
+
+        tasks = list(tasks)
+        if not tasks:
+            return []
+        threads = self.worker_threads
+        futures = [self.client.submit(_run_task, fn, t, threads, pure=False) for t in tasks]
+        order = {f.key: i for i, f in enumerate(futures)}
+        results: list[Any] = [None] * len(tasks)
+        try:
+            for future in as_completed(futures):
+                i = order[future.key]
+                results[i] = future.result()
+                if on_done:
+                    on_done(i, results[i])
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+        return results
+
+    def close(self) -> None:
+        """Close the client, and the cluster if this executor started it."""
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def make_executor(spec: str | None = "local", n_jobs: int | None = None):
+    """The executor ``--executor`` names: ``"local"`` (joblib workers on this machine),
+    ``"dask"`` (a Dask LocalCluster on loopback: one single-threaded worker per core, so
+    workers × threads never exceeds the cores) or ``"dask://HOST:PORT"`` (a running
+    scheduler). Close it with ``.close()``."""
+    from groupwise.exceptions import ConfigError, EnvironmentFault, MissingDependencyError
+
+    spec = (spec or "local").strip()
+    if spec == "local":
+        return LocalExecutor(n_jobs)
+    if spec != "dask" and not spec.startswith("dask://"):
+        raise ConfigError(
+            f"--executor must be 'local', 'dask' or 'dask://HOST:PORT'. Got {spec!r} instead."
+        )
+    try:
+        import dask  # noqa: F401
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise MissingDependencyError(
+            f"--executor {spec} needs the [dask] extra: pip install 'groupwise[dask]'."
+        ) from None
+    if spec == "dask":
+        workers = worker_plan(n_jobs, available_cores())[0]
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None, silence_logs=40,
+        )  # fmt: skip
+        return DaskExecutor(Client(cluster), cluster=cluster)
+    address = "tcp://" + spec[len("dask://") :]
+    try:
+        client = Client(address, timeout="10s")
+    except OSError as exc:
+        raise EnvironmentFault(
+            f"Cannot reach the Dask scheduler at {address} ({exc}). Start it (dask scheduler) "
+            "or check the address; --executor dask starts a local cluster instead."
+        ) from None
+    return DaskExecutor(client)

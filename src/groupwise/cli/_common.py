@@ -212,6 +212,13 @@ RunOption = Annotated[
     str, typer.Option("--run", help="latest, a run id (or unique prefix), or a run directory.")
 ]
 ModelsDirOption = Annotated[Path, typer.Option(help="Where runs live.")]
+ExecutorOption = Annotated[
+    str,
+    typer.Option(
+        help="local: worker processes on this machine; dask: a Dask cluster on loopback "
+        "([dask] extra); dask://HOST:PORT: a running Dask scheduler."
+    ),
+]
 OnBadValuesOption = Annotated[
     str, typer.Option(help="error: refuse values that cannot be read; null: treat them as missing.")
 ]

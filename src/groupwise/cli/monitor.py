@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from groupwise.cli._common import (
+    ExecutorOption,
     ModelsDirOption,
     OnBadValuesOption,
     RunOption,
@@ -80,6 +81,7 @@ def monitor(
     ] = 0.05,
     on_bad_values: OnBadValuesOption = "error",
     seed: Annotated[int, typer.Option(help="Seed of the no-drift simulations.")] = 0,
+    executor: ExecutorOption = "local",
 ) -> None:
     """Compare CURRENT with the run's training data chunk by chunk: drift per feature, of
     the model's output and of the rows as a whole, with thresholds calibrated on the
@@ -88,6 +90,7 @@ def monitor(
 
     Exit codes: 0 done; 1 a chunk at or above --fail-on; 2 bad input or run.
     """
+    from groupwise._parallel import make_executor
     from groupwise.cli._progress import RichProgress
     from groupwise.exceptions import SchemaViolationError
     from groupwise.io import atomic_path, check_outputs, json_bytes, read_table, table_format
@@ -119,8 +122,14 @@ def monitor(
         if reference is not None:
             ref = reference_from_table(r, read(reference), on_bad_values=on_bad_values, seed=seed)
         frames = [(p.stem, read(p)) for p in current]
-        result = monitor_frames(r, frames, by=by, window=window, reference=ref, alpha=alpha,
-                                on_bad_values=on_bad_values, seed=seed, progress=RichProgress())  # fmt: skip
+        pool = None if executor == "local" else make_executor(executor)
+        try:
+            result = monitor_frames(r, frames, by=by, window=window, reference=ref, alpha=alpha,
+                                    on_bad_values=on_bad_values, seed=seed, progress=RichProgress(),
+                                    executor=pool)  # fmt: skip
+        finally:
+            if pool is not None:
+                pool.close()
     except SchemaViolationError as exc:
         if exc.violations is not None:
             from groupwise.cli.predict import _print_violations

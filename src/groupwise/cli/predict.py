@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from groupwise.cli._common import (
+    ExecutorOption,
     ModelsDirOption,
     RunOption,
     check_option,
@@ -39,12 +40,54 @@ def _print_violations(report) -> None:
     err().print(frame_table("Input check", ["level", "code", "column", "count", "examples"], rows))
 
 
+def _predict_dataset(r, source: str, out_dir: Path, on_bad_values: str, keep, spec: str) -> None:
+    from groupwise._parallel import make_executor
+    from groupwise.cli._progress import RichProgress
+    from groupwise.exceptions import SchemaViolationError
+    from groupwise.predict import predict_partitions
+
+    group = r.spec.group_col
+    if group and group not in keep:
+        keep.append(group)  # copied whenever a partition has it
+    t0 = time.perf_counter()
+    executor = make_executor(spec)
+    try:
+        result = predict_partitions(
+            r.predictor, source, out_dir, executor=executor, on_bad_values=on_bad_values,
+            keep=keep, progress=RichProgress(), run_id=r.run_id,
+        )  # fmt: skip
+    except SchemaViolationError as exc:
+        if exc.violations is not None:
+            _print_violations(exc.violations)
+        raise
+    finally:
+        executor.close()
+    _print_violations(result["report"])
+    m = result["manifest"]
+    elapsed = time.perf_counter() - t0
+    out().print(
+        f"predicted {m['rows']} rows in {len(m['partitions'])} partitions with run {r.run_id} "
+        f"in {elapsed:.1f} s ({m['rows'] / max(elapsed, 1e-9):,.0f} rows/s, executor {spec})"
+    )
+    out().print(f"wrote [bold]{out_dir}[/] (manifest: {result['path']})")
+
+
 @handle_errors
 def predict(
     input_path: Annotated[
-        Path, typer.Argument(metavar="INPUT", help="Rows to score (.parquet or .csv).")
+        Path,
+        typer.Argument(
+            metavar="INPUT",
+            help="Rows to score (.parquet or .csv), or a partitioned Parquet dataset: a "
+            "directory (hive key=value subdirectories allowed) or a quoted glob.",
+        ),
     ],
-    output: Annotated[Path, typer.Option("--out", "-o", help="Output file (.parquet or .csv).")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Output file (.parquet or .csv); a directory for a dataset."
+        ),
+    ],
     run: RunOption = "latest",
     models_dir: ModelsDirOption = Path("models"),
     chunk_rows: Annotated[
@@ -75,6 +118,7 @@ def predict(
             "explain_<i>_contribution; needs the [shap] extra for tree and linear models).",
         ),
     ] = 0,
+    executor: ExecutorOption = "local",
 ) -> None:
     """Validate INPUT against the run's schema, then predict it chunk by chunk into --out.
 
@@ -88,6 +132,21 @@ def predict(
     check_option("--on-bad-values", on_bad_values, ("error", "null"))
     r = load_run(run, models_dir)
     _ = r.pipeline  # verify the model file before reading any input
+    text = str(input_path)
+    if input_path.is_dir() or any(ch in text for ch in "*?["):
+        if explain:
+            from groupwise.exceptions import ConfigError
+
+            raise ConfigError("--explain works on a single input file, not on a dataset.")
+        return _predict_dataset(r, text, output, on_bad_values, list(keep or []), executor)
+    if executor != "local":
+        from groupwise.exceptions import ConfigError
+
+        raise ConfigError(
+            f"--executor {executor} spreads a partitioned dataset (a directory or a glob of "
+            "Parquet files) over workers; a single file is streamed here. Drop --executor, or "
+            "give the dataset."
+        )
     augment = r.explain_columns(explain) if explain else None
     passed = list(keep or [])
     group = r.spec.group_col

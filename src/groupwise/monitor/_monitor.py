@@ -252,6 +252,21 @@ def _worse(metric: str, value: float | None, promised: dict | None) -> bool:
 
 
 # ------------------------------------------------------------------ monitor
+#: Rows per task when the model's predictions are computed on an executor.
+BLOCK_ROWS = 100_000
+
+
+def _raw_block(task, threads):
+    predictor, X = task
+    return predictor.raw(X)
+
+
+def _raw_blocks(executor, predictor, X: pd.DataFrame) -> np.ndarray:
+    shared = executor.share(predictor)
+    blocks = [(shared, X.iloc[i : i + BLOCK_ROWS]) for i in range(0, max(len(X), 1), BLOCK_ROWS)]
+    return np.concatenate(executor.map(_raw_block, blocks))
+
+
 def monitor_frames(
     run,
     frames: list[tuple[str, pd.DataFrame]],
@@ -263,8 +278,13 @@ def monitor_frames(
     on_bad_values: str = "error",
     seed: int = 0,
     progress=None,
+    executor=None,
 ) -> MonitorResult:
     """Compare new data (``(name, frame)`` pairs) with ``run``'s monitoring reference.
+
+    ``executor`` (see :func:`groupwise._parallel.make_executor`): where the model's
+    predictions of the new rows are computed, in blocks of :data:`BLOCK_ROWS` with the model
+    shipped once; default in this process. The tests themselves run here either way.
 
     Raises
     ------
@@ -305,7 +325,10 @@ def monitor_frames(
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1), ThreadPoolExecutor(max_workers=1) as pool:
-        predicted = pool.submit(predictor.raw, X)
+        if executor is None:
+            predicted = pool.submit(predictor.raw, X)
+        else:  # scored in blocks on the executor's workers, the model shipped once
+            predicted = pool.submit(_raw_blocks, executor, predictor, X)
         codes = {name: b.codes(X[name]) for name, b in ref.features.items() if name in X.columns}
         values = {name: X[name].to_numpy(dtype=np.float64, na_value=np.nan) for name, b in ref.features.items()
                   if b.kind == "numeric" and name in X.columns}  # fmt: skip

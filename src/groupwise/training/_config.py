@@ -58,6 +58,11 @@ class TrainConfig:
     n_jobs : int, default=None
         Parallel workers; default every available core. Native threads per worker
         are capped so that workers × threads never exceeds the cores.
+    executor : str, default="local"
+        Where CV folds, tuning trials and learning-curve fits run: ``local`` (worker
+        processes here), ``dask`` (a Dask cluster on loopback, one single-threaded worker
+        per core) or ``dask://HOST:PORT`` (a running scheduler; [dask] extra). The same
+        seed gives the same run on every executor.
     fail_on : {"never", "error", "warning"}, default="never"
         Stop before training if the data audit finds problems at this level.
     bootstrap : int, default=2000
@@ -104,6 +109,7 @@ class TrainConfig:
     seed: int = 42
     models_dir: str = "models"
     n_jobs: int | None = None
+    executor: str = "local"
     fail_on: str = "never"
     bootstrap: int = 2000
     permutation_repeats: int = 5
@@ -158,6 +164,15 @@ class TrainConfig:
         set_("models_dir", os.fspath(self.models_dir))
         if self.n_jobs is not None:
             set_("n_jobs", check_number(self.n_jobs, "n_jobs", o, low=1, integer=True))
+        if not isinstance(self.executor, str) or not (
+            self.executor in ("local", "dask") or self.executor.startswith("dask://")
+        ):
+            raise ConfigError(
+                f"The 'executor' parameter of {o} must be 'local', 'dask' or 'dask://HOST:PORT'. "
+                f"Got {self.executor!r} instead.",
+                parameter="executor",
+                value=self.executor,
+            )
         check_choice(self.fail_on, "fail_on", o, ("never", "error", "warning"))
         set_("bootstrap", check_number(self.bootstrap, "bootstrap", o, low=100, integer=True))
         set_(

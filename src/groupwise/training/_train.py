@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from groupwise._parallel import Executor, LocalExecutor
+from groupwise._parallel import Executor, make_executor
 from groupwise._progress import NullProgress
 from groupwise.exceptions import GroupwiseError
 from groupwise.model_selection import plan_splits
@@ -93,7 +93,17 @@ def train(
     check_models_dir(config.models_dir)  # before any work: a run must be writable
     progress = progress or NullProgress()
     emit = events or (lambda name, payload: None)
-    run = dict(executor=executor or LocalExecutor(config.n_jobs), progress=progress)
+    own = executor is None  # an executor this call starts, it also stops
+    executor = executor or make_executor(config.executor, config.n_jobs)
+    try:
+        return _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
+    finally:
+        if own:
+            executor.close()
+
+
+def _train(df, spec, config, executor, dataset_path, candidates, progress, emit):
+    run = dict(executor=executor, progress=progress)
     timings: dict[str, float] = {}
 
     def timed(name: str, fn, *args, **kwargs):
