@@ -142,6 +142,19 @@ def _tags(run) -> dict[str, str]:
     return tags
 
 
+def _dtype_type(dtype) -> str:
+    text = str(dtype)
+    if text.startswith(("int", "uint", "Int", "UInt")):
+        return "long"
+    if text.startswith(("float", "Float")):
+        return "double"
+    if text.startswith("bool"):
+        return "boolean"
+    if text.startswith("datetime"):
+        return "datetime"
+    return "string"
+
+
 def _mlflow_type(feature) -> str:
     if feature.kind == "numeric":
         return "double"
@@ -149,12 +162,7 @@ def _mlflow_type(feature) -> str:
         return "boolean"
     if feature.kind == "datetime":
         return "string" if feature.date_format else "datetime"
-    dtype = str(feature.dtype)
-    if dtype.startswith(("int", "uint", "Int", "UInt")):
-        return "long"
-    if dtype.startswith(("float", "Float")):
-        return "double"
-    return "string"
+    return _dtype_type(feature.dtype)
 
 
 def model_signature(run):
@@ -163,7 +171,9 @@ def model_signature(run):
     from mlflow.types import ColSpec, Schema
 
     schema = run.schema
-    cols = [ColSpec("string", c, required=False) for c in schema.id_cols]
+    ids = run.table("holdout_input").dtypes if schema.id_cols else {}
+    cols = [ColSpec(_dtype_type(ids[c]) if c in ids else "string", c, required=False)
+            for c in schema.id_cols]  # fmt: skip
     cols += [ColSpec(_mlflow_type(f), f.name) for f in schema.features]
     return ModelSignature(inputs=Schema(cols))
 
@@ -211,6 +221,11 @@ class Warmup:
 
             with _quiet():
                 MlflowClient(tracking_uri=self.uri).search_experiments(max_results=1)
+            # saving a pyfunc maps every installed module to its package (2.4 s of
+            # metadata reads here); MLflow caches the map per process, so build it now
+            from mlflow.utils import requirements_utils
+
+            requirements_utils._init_modules_to_packages_map()
         except BaseException as exc:  # reported by track_run, never raised in the thread
             self.error = exc
 
