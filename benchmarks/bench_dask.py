@@ -44,7 +44,7 @@ def make_dataset(test_path: Path, rows: int, parts: int) -> Path:
     import numpy as np
     import pandas as pd
 
-    root = WORK / f"lake_{rows}"
+    root = WORK / f"lake_{rows}_{parts}"
     if root.exists() and len(list(root.glob("*.parquet"))) == parts:
         return root
     shutil.rmtree(root, ignore_errors=True)
@@ -63,8 +63,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="200,000 rows, 1 run, not recorded")
+    ap.add_argument("--rows", type=int, default=5_000_000)
+    ap.add_argument("--parts", type=int, default=20, help="partitions of the dataset")
+    ap.add_argument("--no-cv", action="store_true", help="predict only")
     args = ap.parse_args()
-    rows, parts, repeat = (200_000, 20, 1) if args.quick else (5_000_000, 20, args.repeat)
+    rows, parts, repeat = (200_000, 20, 1) if args.quick else (args.rows, args.parts, args.repeat)
     train_path, test_path = bench_train.make_tables(20_000)
     models = WORK / "models"
     shutil.rmtree(models, ignore_errors=True)
@@ -94,7 +97,7 @@ def main() -> None:
          f"≥ 0.9×: {'yes' if ratio >= 0.9 else '**no**'}; identical files: {'yes' if identical else '**no**'}"],
     ]  # fmt: skip
     cv = {}
-    if not args.quick:
+    if not args.quick and not args.no_cv:
         for ex in ("local", "dask"):
             d = WORK / f"cv_{ex}"
             shutil.rmtree(d, ignore_errors=True)
