@@ -93,3 +93,21 @@ def test_multiclass_models_are_refused_with_the_reason():
     model = build_candidate("linear", "classification", ColumnKinds.of(X), 0).fit(X, y)
     with pytest.raises(ShapUnsupported, match="3 classes"):
         PipelineExplainer(model, X, task="classification", n_classes=3)
+
+
+def test_the_fallback_rebuilds_booleans_with_missing_values_dates_and_text():
+    rng = np.random.default_rng(2)
+    n = 400
+    X = pd.DataFrame({
+        "a": rng.normal(size=n),
+        "flag": pd.Series(rng.random(n) < 0.3).astype("boolean"),
+        "site": pd.Series(rng.choice(list("xyz"), n)).astype(object),
+        "when": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D"),
+    })  # fmt: skip
+    X.loc[:20, "flag"] = pd.NA
+    y = (X["a"] + (X["site"] == "x") + rng.normal(size=n) > 0.5).astype(int).to_numpy()
+    model = build_candidate("hist_gb", "classification", ColumnKinds.of(X), 0).fit(X, y)
+    exp = PipelineExplainer(model, X.iloc[:50], task="classification", n_classes=2, pos=1)
+    assert exp.kind == "permutation"
+    values, base = exp.explain(X.iloc[:40])
+    assert exp.names == list(X.columns) and exp.check(X.iloc[:40], values, base) < 1e-9

@@ -150,16 +150,16 @@ class _Codes:
             missing = np.isnan(v)
             taken = np.asarray(lv, dtype=object)[np.where(missing, 0, v).astype(np.intp)]
             taken[missing] = None
-            s = pd.Series(taken, name=c)
             if isinstance(dtype, pd.CategoricalDtype):
-                s = pd.Series(pd.Categorical(taken, dtype=dtype), name=c)
-            elif pd.api.types.is_datetime64_any_dtype(dtype):
+                cols[c] = pd.Categorical(taken, dtype=dtype)
+                continue
+            s = pd.Series(taken, dtype=object)
+            if pd.api.types.is_datetime64_any_dtype(dtype):
                 s = pd.to_datetime(s)
-            elif pd.api.types.is_bool_dtype(dtype):
-                s = s.astype("boolean")
-            else:
-                s = s.astype(dtype) if isinstance(dtype, pd.StringDtype) else s
-            cols[c] = s.to_numpy() if not isinstance(dtype, pd.CategoricalDtype) else s
+            try:  # back to the column's own dtype (bool, boolean, str, datetime64, ...)
+                cols[c] = s.astype(dtype)
+            except (TypeError, ValueError):
+                cols[c] = s
         return pd.DataFrame(cols)
 
 
