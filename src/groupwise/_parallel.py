@@ -23,6 +23,7 @@ __all__ = [
     "Executor",
     "LocalExecutor",
     "available_cores",
+    "check_executor",
     "limit_threads",
     "make_executor",
     "parallel_map",
@@ -267,20 +268,30 @@ class DaskExecutor:
             self._cluster.close()
 
 
+def check_executor(spec: Any, flag: str = "--executor") -> str:
+    """``spec`` if it names an executor (``local``, ``dask``, ``dask://HOST:PORT``), else a
+    ConfigError saying what is accepted."""
+    from groupwise.exceptions import ConfigError
+
+    if isinstance(spec, str) and (spec in ("local", "dask") or spec.startswith("dask://")):
+        return spec
+    raise ConfigError(
+        f"{flag} must be 'local', 'dask' or 'dask://HOST:PORT'. Got {spec!r} instead.",
+        parameter="executor",
+        value=spec,
+    )
+
+
 def make_executor(spec: str | None = "local", n_jobs: int | None = None):
     """The executor ``--executor`` names: ``"local"`` (joblib workers on this machine),
     ``"dask"`` (a Dask LocalCluster on loopback: one single-threaded worker per core, so
     workers × threads never exceeds the cores) or ``"dask://HOST:PORT"`` (a running
     scheduler). Close it with ``.close()``."""
-    from groupwise.exceptions import ConfigError, EnvironmentFault, MissingDependencyError
+    from groupwise.exceptions import EnvironmentFault, MissingDependencyError
 
-    spec = (spec or "local").strip()
+    spec = check_executor((spec or "local").strip())
     if spec == "local":
         return LocalExecutor(n_jobs)
-    if spec != "dask" and not spec.startswith("dask://"):
-        raise ConfigError(
-            f"--executor must be 'local', 'dask' or 'dask://HOST:PORT'. Got {spec!r} instead."
-        )
     try:
         import dask  # noqa: F401
         from distributed import Client, LocalCluster

@@ -90,7 +90,7 @@ def monitor(
 
     Exit codes: 0 done; 1 a chunk at or above --fail-on; 2 bad input or run.
     """
-    from groupwise._parallel import make_executor
+    from groupwise._parallel import check_executor, make_executor
     from groupwise.cli._progress import RichProgress
     from groupwise.exceptions import SchemaViolationError
     from groupwise.io import atomic_path, check_outputs, json_bytes, read_table, table_format
@@ -100,6 +100,7 @@ def monitor(
     from groupwise.runs import load_run
 
     check_option("--fail-on", fail_on, ("alert", "warning", "never"))
+    check_executor(executor)
     check_option("--on-bad-values", on_bad_values, ("error", "null"))
     check_out_dir(out_dir, "the monitoring files")
     files = {

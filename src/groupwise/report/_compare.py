@@ -92,7 +92,10 @@ def compare_runs(runs: list, *, seed: int = 0) -> dict[str, Any]:
     """Everything ``runs compare`` shows, as a JSON-able dict; the first run is the base
     that every other run's differences are measured against (other − base)."""
     if len(runs) < 2:
-        raise ConfigError(f"runs compare needs at least two runs; got {len(runs)}.")
+        raise ConfigError(
+            f"runs compare needs at least two runs; got {len(runs)}. Name the base run and "
+            "one or more others: groupwise runs compare BASE OTHER [...]."
+        )
     tasks = {r.task for r in runs}
     if len(tasks) > 1:
         raise ConfigError(

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from groupwise._parallel import check_executor
 from groupwise._validation import check_choice, check_known_keys, check_number
 from groupwise.evaluation._metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from groupwise.evaluation._threshold import parse_threshold_strategy
@@ -164,15 +165,7 @@ class TrainConfig:
         set_("models_dir", os.fspath(self.models_dir))
         if self.n_jobs is not None:
             set_("n_jobs", check_number(self.n_jobs, "n_jobs", o, low=1, integer=True))
-        if not isinstance(self.executor, str) or not (
-            self.executor in ("local", "dask") or self.executor.startswith("dask://")
-        ):
-            raise ConfigError(
-                f"The 'executor' parameter of {o} must be 'local', 'dask' or 'dask://HOST:PORT'. "
-                f"Got {self.executor!r} instead.",
-                parameter="executor",
-                value=self.executor,
-            )
+        check_executor(self.executor, f"The 'executor' parameter of {o}")
         check_choice(self.fail_on, "fail_on", o, ("never", "error", "warning"))
         set_("bootstrap", check_number(self.bootstrap, "bootstrap", o, low=100, integer=True))
         set_(
