@@ -174,6 +174,8 @@ def test_every_built_in_candidate_is_covered_by_the_allow_list():
     import skops.io as sio
 
     from groupwise.estimators import PartialPoolingRegressor
+    from groupwise.estimators._crossfit import Blend, Calibrated, Stack
+    from groupwise.estimators._imbalance import Rebalanced
     from groupwise.estimators._zoo import available_candidates, build_candidate
     from groupwise.spec import TableSpec
 
@@ -183,9 +185,18 @@ def test_every_built_in_candidate_is_covered_by_the_allow_list():
         table = TableSpec(target=target, group_col="batch", task=task).resolve(df)
         X = table.frame[list(table.features)]
         models = [build_candidate(n, task, table.kinds, 0) for n in available_candidates()]
+
+        def pair(task=task, kinds=table.kinds):
+            return [(f"m{i}", build_candidate(n, task, kinds, 0)) for i, n in enumerate(("linear", "hist_gb"))]  # fmt: skip
+
+        models += [Blend(pair(), task=task), Stack(pair(), task=task)]
         if task == "regression":
             models.append(PartialPoolingRegressor(hierarchy=["site"], unknown="global"))
+        else:
+            weighted = build_candidate("linear", task, table.kinds, 0)
+            weighted.steps[-1] = ("model", Rebalanced(weighted.steps[-1][1], "balanced", "smote"))
+            models += [Calibrated(weighted, "sigmoid"), Calibrated(pair()[1][1], "isotonic")]
         for model in models:
-            model.fit(X, table.y)
+            model.fit(X, table.y, **({"groups": table.group_values()} if "groups" in model.fit.__code__.co_varnames else {}))  # fmt: skip
             seen |= set(sio.get_untrusted_types(data=sio.dumps(model)))
     assert seen <= TRUSTED_TYPES, sorted(seen - TRUSTED_TYPES)

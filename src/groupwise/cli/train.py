@@ -184,9 +184,10 @@ class _Printer:
             out().print(f"  [dim]{escape(n)}[/]")
 
     def on_leaderboard(self, board) -> None:
-        if getattr(self, "_shown_board", False) and not board["tuned"].any():
+        shown = getattr(self, "_shown_board", set())
+        if set(board["candidate"]) <= shown:
             return
-        self._shown_board = True
+        self._shown_board = set(board["candidate"])
         from groupwise.evaluation._metrics import metric_names
 
         primary = board.attrs["metric"]
@@ -221,6 +222,43 @@ class _Printer:
         out().print(
             f"Tuned {rec['candidate']}: {rec['trials']} trials, best {fmt(rec['best'], 4)} vs untuned "
             f"{fmt(rec['untuned'], 4)} → keeping the {rec['kept']} model."
+        )
+
+    def on_ensembles(self, info) -> None:
+        for kind, v in info.get("verdicts", {}).items():
+            mark = "[green]selectable[/]" if v["selectable"] else "[dim]not selected[/]"
+            out().print(
+                f"{kind.capitalize()} of {escape(', '.join(info['members']))}: {mark} — {escape(v['reason'])}."
+            )
+
+    def on_calibration(self, info) -> None:
+        b, a = info["before"], info["after"]
+        out().print(
+            f"Calibrated {escape(info['of'])} ({info['method']}, cross-fitted; {escape(info['reason'])}): "
+            f"expected calibration error {fmt(b['ece'])} → {fmt(a['ece'])}, Brier {fmt(b['brier'])} → "
+            f"{fmt(a['brier'])} (out-of-fold)."
+        )
+
+    def on_imbalance(self, info) -> None:
+        cols = [
+            "candidate",
+            "weights",
+            "resample",
+            "threshold",
+            "pr_auc",
+            "recall",
+            "precision",
+            "bal. acc.",
+        ]
+        rows = [
+            [escape(r["candidate"]), r["class_weight"] or "none", r["resample"], fmt(r["threshold"]),
+             fmt(r["pr_auc"]), fmt(r["recall"]), fmt(r["precision"]), fmt(r["balanced_accuracy"])]
+            for r in info["table"].to_dict(orient="records")
+        ]  # fmt: skip
+        out().print(
+            frame_table(
+                "Class imbalance: the same candidate with and without (same folds)", cols, rows
+            )
         )
 
     def on_holdout(self, payload) -> None:

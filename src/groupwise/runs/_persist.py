@@ -23,7 +23,7 @@ __all__ = ["TRUSTED_TYPES", "load_model", "load_model_bytes", "save_model"]
 
 #: Every type outside skops' defaults that a model written by ``train`` can reference
 #: (the built-in candidates with and without the lightgbm / xgboost extras, partial
-#: pooling, the groupwise transformers). A test builds every candidate and checks that
+#: pooling, the groupwise transformers, blends, stacks, calibration and rebalancing). A test builds every candidate and checks that
 #: this list covers it; a new candidate that needs a type must add it here.
 TRUSTED_TYPES: frozenset[str] = frozenset(
     {
@@ -34,6 +34,10 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "sklearn.tree._tree.Tree",
         "sklearn.utils.validation.check_array",
         "groupwise.estimators._batch.BatchCorrector",
+        "groupwise.estimators._crossfit.Blend",
+        "groupwise.estimators._crossfit.Calibrated",
+        "groupwise.estimators._crossfit.Stack",
+        "groupwise.estimators._imbalance.Rebalanced",
         "groupwise.estimators._pooling.GroupedRidge",
         "groupwise.estimators._pooling.PartialPoolingRegressor",
         "groupwise.estimators._pooling._Encoder",

@@ -65,6 +65,20 @@ class _Metrics:
     def tuning(self) -> list[dict[str, Any]]:
         return self._json("tuning", [])
 
+    def ensembles(self) -> dict[str, Any]:
+        """The blend/stack comparison: members, per-fold gains over the best single model,
+        selectable or not and why."""
+        return self._json("ensembles", {"applies": False, "reason": "run trained before ensembles were compared"})  # fmt: skip
+
+    def calibration(self) -> dict[str, Any]:
+        """Calibration of the selected model: method, out-of-fold before/after (ECE, Brier,
+        log loss, reliability table), or why it was not applied."""
+        return self._json("calibration", {"applies": False, "reason": "run trained before calibration was offered"})  # fmt: skip
+
+    def imbalance(self) -> dict[str, Any]:
+        """Class weights / resampling: what was applied and the same candidate without it."""
+        return self._json("imbalance", {"applies": False, "reason": "run trained before class weights were offered"})  # fmt: skip
+
     def evaluation(self) -> dict[str, Any]:
         """How the headline numbers were estimated (scheme, interval method, outer folds)."""
         return self._json("evaluation", {})

@@ -79,6 +79,24 @@ class TrainConfig:
     shap : bool, default=True
         SHAP values of the final model on a seeded sample of rows (needs the [shap]
         extra; without it the run says so and keeps permutation importance).
+    class_weight : {"none", "auto", "balanced"}, default="none"
+        Classification: ``balanced`` fits every candidate but the dummy with sample weights
+        ``n / (K * n_class)``; ``auto`` does so when the smallest class is below 20% of the
+        rows. Weights change the probabilities (they no longer estimate the class shares).
+    resample : {"none", "under", "over", "smote"}, default="none"
+        Classification: resample the training part of every fold (and of the final fit)
+        to equal class counts; validation rows are never resampled.
+    ensemble : {"auto", "blend", "stack", "none"}, default="auto"
+        Compare a blend (mean of the top ``ensemble_top`` candidates' outputs) and/or a
+        stack (a linear meta-model on their out-of-fold outputs) on the same folds; ``auto``
+        compares both. An ensemble is selected only when it beats the best single model by
+        more than the fold-to-fold noise.
+    ensemble_top : int, default=3
+        Members of the blend and the stack (the best distinct candidates, 2 or more).
+    calibrate : {"none", "auto", "sigmoid", "isotonic"}, default="none"
+        Binary: wrap the selected model in cross-fitted calibration (inner folds grouped
+        like the CV); ``auto`` does so with ``sigmoid`` when its out-of-fold expected
+        calibration error is 0.05 or more (where MODEL006 fires).
     hierarchy : tuple of str, default=None
         Regression only: nested id columns (top key → leaf) that add the
         ``partial_pooling`` candidate.
@@ -118,6 +136,11 @@ class TrainConfig:
     learning_curve: bool = True
     audit: bool = True
     shap: bool = True
+    class_weight: str = "none"
+    resample: str = "none"
+    ensemble: str = "auto"
+    ensemble_top: int = 3
+    calibrate: str = "none"
     hierarchy: tuple[str, ...] | None = None
     track: bool = False
     tracking_uri: str | None = None
@@ -167,6 +190,11 @@ class TrainConfig:
             set_("n_jobs", check_number(self.n_jobs, "n_jobs", o, low=1, integer=True))
         check_executor(self.executor, f"The 'executor' parameter of {o}")
         check_choice(self.fail_on, "fail_on", o, ("never", "error", "warning"))
+        check_choice(self.class_weight, "class_weight", o, ("none", "auto", "balanced"))
+        check_choice(self.resample, "resample", o, ("none", "under", "over", "smote"))
+        check_choice(self.ensemble, "ensemble", o, ("auto", "blend", "stack", "none"))
+        set_("ensemble_top", check_number(self.ensemble_top, "ensemble_top", o, low=2, high=10, integer=True))  # fmt: skip
+        check_choice(self.calibrate, "calibrate", o, ("none", "auto", "sigmoid", "isotonic"))
         set_("bootstrap", check_number(self.bootstrap, "bootstrap", o, low=100, integer=True))
         set_(
             "permutation_repeats",

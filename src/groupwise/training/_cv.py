@@ -16,7 +16,16 @@ from groupwise.estimators._zoo import build_candidate
 from groupwise.evaluation._metrics import MetricSet, metric_names
 from groupwise.spec import ColumnKinds
 
-__all__ = ["CVResult", "Recipe", "fit_recipe", "oof_metricset", "run_cv", "with_threshold"]
+__all__ = [
+    "CVResult",
+    "Recipe",
+    "fit_estimator",
+    "fit_recipe",
+    "rebalance",
+    "oof_metricset",
+    "run_cv",
+    "with_threshold",
+]
 
 #: Rows of the training fold scored for the train-vs-CV (overfitting) check.
 TRAIN_SCORE_ROWS = 2000
@@ -41,7 +50,9 @@ class Recipe:
     kinds: ColumnKinds
     seed: int
     params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    template: Any = None  # an unfitted estimator supplied by the user
+    template: Any = None  # an unfitted estimator supplied by the user, or an ensemble
+    #: (class_weight, resample) applied inside every fit (see groupwise.estimators._imbalance)
+    rebalance: tuple[str | None, str] | None = None
 
     def build(self):
         if self.template is not None:
@@ -50,18 +61,50 @@ class Recipe:
             est = clone(self.template)
             if self.params:
                 est.set_params(**self.params)
-            return est
-        return build_candidate(self.name, self.task, self.kinds, self.seed, self.params)
+        else:
+            est = build_candidate(self.name, self.task, self.kinds, self.seed, self.params)
+        return rebalance(est, self.rebalance, self.seed) if self.rebalance else est
+
+    @property
+    def takes_keys(self) -> bool:
+        """Whether the estimator's ``fit`` takes the rows' group (or time) keys."""
+        from sklearn.utils.validation import has_fit_parameter
+
+        return self.template is not None and has_fit_parameter(self.template, "groups")
 
 
-def fit_recipe(recipe: Recipe, X, y, threads: int):
-    """A fresh pipeline from ``recipe`` fitted on ``X, y`` with at most ``threads`` native threads."""
+def rebalance(est, how: tuple[str | None, str], seed: int):
+    """``est`` with its final step wrapped in :class:`~groupwise.estimators._imbalance.Rebalanced`."""
+    from sklearn.pipeline import Pipeline
+
+    from groupwise.estimators._imbalance import Rebalanced
+
+    weight, resample = how
+    if isinstance(est, Pipeline):
+        name, last = est.steps[-1]
+        est.steps[-1] = (name, Rebalanced(last, weight, resample, random_state=seed))
+        return est
+    return Rebalanced(est, weight, resample, random_state=seed)
+
+
+def fit_estimator(recipe: Recipe, est, X, y, keys=None):
+    """Fit ``est`` (built from ``recipe``) on ``X, y`` (with the rows' keys when it takes them)."""
+    if recipe.takes_keys:
+        return est.fit(X, y, groups=keys)
+    return est.fit(X, y)
+
+
+def fit_recipe(recipe: Recipe, X, y, threads: int, keys=None):
+    """A fresh pipeline from ``recipe`` fitted on ``X, y`` with at most ``threads`` native
+    threads; a class-rebalancing step is replaced by the estimator it fitted."""
     from threadpoolctl import threadpool_limits
+
+    from groupwise.estimators._imbalance import unwrap
 
     est = limit_threads(recipe.build(), threads)
     with threadpool_limits(threads):
-        est.fit(X, y)
-    return est
+        fit_estimator(recipe, est, X, y, keys)
+    return unwrap(est)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,11 +126,11 @@ class CVResult:
 
 
 def _fit_fold(task_args, threads):
-    recipe, X, y, tr, te, n_classes, fold, train_score = task_args
+    recipe, X, y, tr, te, n_classes, fold, train_score, keys = task_args
     try:
         est = limit_threads(recipe.build(), threads)
         t0 = time.perf_counter()
-        est.fit(X.iloc[tr], y[tr])
+        fit_estimator(recipe, est, X.iloc[tr], y[tr], None if keys is None else keys[tr])
         fit_time = time.perf_counter() - t0
         out = predict_output(est, X.iloc[te], recipe.task, n_classes)
     except Exception as exc:  # one failing candidate must not stop the comparison
@@ -124,14 +167,18 @@ def run_cv(
     executor: Executor | None = None,
     train_score: bool = True,
     progress=None,
+    keys: np.ndarray | None = None,
 ) -> dict[str, CVResult]:
     """Fit every recipe on every fold (identical folds for all) and collect OOF predictions.
+
+    ``keys`` (one group label or time value per row) go to the recipes whose ``fit``
+    takes them (ensembles and calibration cross-fit inside each training part).
 
     Per-fold metrics use threshold 0.5 (binary) or argmax; the decision threshold is
     chosen later on the selected model's pooled OOF predictions.
     """
     tasks = [
-        (label, fold, (recipe, X, y, tr, te, n_classes, fold, train_score))
+        (label, fold, (recipe, X, y, tr, te, n_classes, fold, train_score, keys))
         for label, recipe in recipes.items()
         for fold, (tr, te) in enumerate(folds)
     ]

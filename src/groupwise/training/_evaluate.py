@@ -20,6 +20,7 @@ from groupwise.evaluation._metrics import MetricSet, metric_names
 from groupwise.evaluation._slices import error_slices
 from groupwise.evaluation._threshold import ThresholdChoice, choose_threshold
 from groupwise.model_selection import SplitPlan, naive_folds
+from groupwise.training._adjust import calibrate_selected
 from groupwise.training._config import TrainConfig
 from groupwise.training._cv import fit_recipe, run_cv
 from groupwise.training._prepare import BASELINES, Prepared
@@ -230,7 +231,7 @@ def evaluate_holdout(
     threads = executor.threads
     with progress.stage("Holdout evaluation", total=3) as bar:
         dev, hold = prep.dev(plan), prep.holdout(plan)
-        model = fit_recipe(selection.recipe, dev.X, dev.y, threads)
+        model = fit_recipe(selection.recipe, dev.X, dev.y, threads, dev.keys)
         out = predict_output(model, hold.X, task, K)
         bar.advance()
         base_out, base_cv = {}, {}
@@ -289,10 +290,11 @@ def evaluate_nested(
         selection = select_model(
             prep, o, comparison, config, executor=executor, progress=prog, emit=quiet
         )
+        selection, _ = calibrate_selected(prep, o, selection, config)
         point = choose_operating_point(prep, o, selection, config)
         dev, test = prep.dev(o), prep.holdout(o)
         with prog.stage("scoring the outer test part", total=1) as bar:
-            model = fit_recipe(selection.recipe, dev.X, dev.y, threads)
+            model = fit_recipe(selection.recipe, dev.X, dev.y, threads, dev.keys)
             out[o.holdout] = predict_output(model, test.X, task, K)
             thresholds[o.holdout] = point.value
             for name in BASELINES:
@@ -381,8 +383,8 @@ def naive_vs_grouped(
 
 
 def _learning_point(task_args, threads):
-    recipe, X, y, task, n_classes, pos, threshold, metric, (fold, frac, sub, te) = task_args
-    model = fit_recipe(recipe, X.iloc[sub], y[sub], threads)
+    recipe, X, y, keys, task, n_classes, pos, threshold, metric, (fold, frac, sub, te) = task_args
+    model = fit_recipe(recipe, X.iloc[sub], y[sub], threads, None if keys is None else keys[sub])
 
     def score(rows):
         out = predict_output(model, X.iloc[rows], task, n_classes)
@@ -420,7 +422,8 @@ def learning_curve(
     if not fits:
         return None
     shared = (
-        selection.recipe, dev.X, dev.y, prep.task, prep.n_classes, prep.pos, point.value, prep.metric,
+        selection.recipe, dev.X, dev.y, dev.keys, prep.task, prep.n_classes, prep.pos, point.value,
+        prep.metric,
     )  # fmt: skip
     with progress.stage("Learning curve", total=len(fits)) as bar:
         points = executor.map(

@@ -41,6 +41,9 @@ class Rows:
     X: pd.DataFrame
     y: np.ndarray
     groups: np.ndarray | None
+    #: what inner cross-fitting (ensembles, calibration) splits on: group labels
+    #: (grouped plans), time values (time plans), else None
+    keys: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -56,6 +59,10 @@ class Prepared:
     metric_reason: str
     recipes: Mapping[str, Recipe]
     dataset_path: str | None = None
+    #: "group", "time" or "row": what :attr:`Rows.keys` are (see groupwise.estimators._crossfit)
+    split: str = "row"
+    #: one key per row of the table (see :attr:`Rows.keys`)
+    keys: np.ndarray | None = None
 
     @property
     def task(self) -> str:
@@ -77,7 +84,9 @@ class Prepared:
     def rows(self, positions: np.ndarray) -> Rows:
         """The rows at ``positions`` of the table: features, target, group values."""
         X = self.table.X.iloc[positions].reset_index(drop=True)
-        return Rows(positions, X, self.table.y[positions], self.table.group_values(positions))
+        groups = self.table.group_values(positions)
+        keys = None if self.keys is None else self.keys[positions]
+        return Rows(positions, X, self.table.y[positions], groups, keys)
 
     def dev(self, plan: SplitPlan) -> Rows:
         return self.rows(plan.dev)
@@ -148,6 +157,7 @@ def prepare(
             parameter="hierarchy",
             value=list(config.hierarchy),
         )
+    _check_task_options(config, table)
     metric, reason = _primary_metric(config, table)
     recipes = _recipes(config, table, dict(candidates or {}))
     if config.accept:
@@ -156,4 +166,70 @@ def prepare(
         check_acceptances(config.accept, table, allowed=CHECKS)
     if table.n < 10:
         raise DataError(f"Only {table.n} rows with a target; training needs at least 10.")
-    return Prepared(table, metric, reason, recipes, dataset_path)
+    split, keys = _split_keys(table)
+    recipes = _rebalanced(recipes, config, table)
+    return Prepared(table, metric, reason, recipes, dataset_path, split, keys)
+
+
+def _check_task_options(config: TrainConfig, table: ResolvedTable) -> None:
+    """Options that need a classification (or binary) target, refused early with a reason."""
+    asked = []
+    if table.task != "classification":
+        if config.class_weight == "balanced":
+            asked.append(("class_weight", config.class_weight, "class weights"))
+        if config.resample != "none":
+            asked.append(("resample", config.resample, "resampling"))
+    if config.calibrate in ("sigmoid", "isotonic") and table.n_classes != 2:
+        asked.append(("calibrate", config.calibrate, "calibration"))
+    for name, value, what in asked:
+        target = "a binary target" if name == "calibrate" else "a classification target"
+        got = "regression" if table.task != "classification" else f"{table.n_classes} classes"
+        raise ConfigError(
+            f"{what.capitalize()} ({name}={value!r}) needs {target}; the target {table.target!r} "
+            f"is {got}. Leave {name} at its default for this table.",
+            parameter=name,
+            value=value,
+        )
+
+
+def _split_keys(table: ResolvedTable) -> tuple[str, np.ndarray | None]:
+    from groupwise.model_selection import plan_kind
+    from groupwise.model_selection._plan import time_values
+
+    kind = plan_kind(table)
+    if kind == "time":
+        return "time", time_values(table)
+    if kind == "grouped":
+        return "group", table.group_values()
+    return "row", None
+
+
+def minority_share(table: ResolvedTable) -> float | None:
+    """Share of the smallest class among rows with a target (classification)."""
+    if table.task != "classification":
+        return None
+    return float(np.bincount(table.y, minlength=table.n_classes).min() / table.n)
+
+
+def rebalancing(config: TrainConfig, table: ResolvedTable) -> tuple[str | None, str] | None:
+    """The (class_weight, resample) every candidate but the dummy is fitted with, or None."""
+    if table.task != "classification":
+        return None
+    share = minority_share(table)
+    weight = config.class_weight
+    if weight == "auto":
+        from groupwise.estimators._imbalance import MINORITY_CUT
+
+        weight = "balanced" if share < MINORITY_CUT else "none"
+    if weight == "none" and config.resample == "none":
+        return None
+    return (None if weight == "none" else "balanced", config.resample)
+
+
+def _rebalanced(recipes, config: TrainConfig, table: ResolvedTable) -> dict[str, Recipe]:
+    how = rebalancing(config, table)
+    if how is None:
+        return dict(recipes)
+    return {
+        k: r if k == "dummy" else dataclasses.replace(r, rebalance=how) for k, r in recipes.items()
+    }

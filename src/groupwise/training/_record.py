@@ -45,6 +45,8 @@ class Outcome:
     checks: CheckOutcome
     final_model: Any
     explanation: Explanation
+    calibration: dict[str, Any] = dataclasses.field(default_factory=dict)
+    imbalance: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def model_checks(
@@ -75,7 +77,7 @@ def model_checks(
 def finalize(prep: Prepared, selection: Selection, *, threads: int, progress):
     """The selected pipeline refitted on every row with a target (the shipped model)."""
     with progress.stage("Final fit on all rows", total=1) as bar:
-        model = fit_recipe(selection.recipe, prep.table.X, prep.table.y, threads)
+        model = fit_recipe(selection.recipe, prep.table.X, prep.table.y, threads, prep.keys)
         bar.advance()
     return model
 
@@ -222,8 +224,25 @@ def _documents(o: Outcome, config: TrainConfig) -> dict[str, Any]:
     }
     if sel.tuning:
         docs["tuning"] = list(sel.tuning)
+    docs["ensembles"] = _ensemble_doc(o)
+    docs["calibration"] = o.calibration or {"applies": False, "reason": "not run"}
+    imb = dict(o.imbalance or {"applies": False, "reason": "not run"})
+    if isinstance(imb.get("table"), pd.DataFrame):
+        imb["table"] = imb["table"].to_dict(orient="records")
+    docs["imbalance"] = imb
     docs["shap"] = o.explanation.document()
     return docs
+
+
+def _ensemble_doc(o: Outcome) -> dict[str, Any]:
+    """The blend/stack comparison, with the shipped ensemble's weights when one was selected."""
+    info = dict(o.selection.ensembles or {"applies": False, "reason": "not run"})
+    model = getattr(o.final_model, "estimator_", o.final_model)  # inside a calibration
+    weights = getattr(model, "weights_", None)
+    if weights is not None:
+        info["shipped_weights"] = [float(w) for w in weights]
+    info["selected"] = o.selection.recipe.name in ("blend", "stack")
+    return info
 
 
 def _meta(o: Outcome, config: TrainConfig, run_id: str, started, timings, total) -> RunMeta:
@@ -265,7 +284,7 @@ def _meta(o: Outcome, config: TrainConfig, run_id: str, started, timings, total)
             "label": sel.selected,
             "candidate": sel.recipe.name,
             "params": {k: _jsonable(v) for k, v in sel.recipe.params.items()},
-            "tuned": sel.selected.endswith("(tuned)"),
+            "tuned": "(tuned)" in sel.selected,
             "pipeline": repr(o.final_model),
         },
         threshold=o.point.threshold,

@@ -47,6 +47,8 @@ class Selection:
     tuning: tuple[dict[str, Any], ...]
     selected: str
     failed: Mapping[str, str]
+    #: the blend / stack comparison (members, per-fold gains, selectable or not)
+    ensembles: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def result(self) -> CVResult:
@@ -168,8 +170,11 @@ def select_model(
     progress,
     emit: Callable[[str, Any], None],
 ) -> Selection:
-    """Tune the best tunable candidates (the untuned model is kept unless tuning beats it)
-    and pick the best non-dummy candidate."""
+    """Tune the best tunable candidates (the untuned model is kept unless tuning beats it),
+    compare a blend and a stack of the best ones, and pick the best non-dummy candidate
+    (an ensemble only when it beats the best single one by more than the fold noise)."""
+    from groupwise.training._ensemble import ensemble_results, judge_ensembles, rejected
+
     board, cv = comparison.leaderboard, comparison.results
     contenders = [c for c in board["candidate"] if c != "dummy"] or ["dummy"]
     tunable = [
@@ -177,14 +182,13 @@ def select_model(
         for c in contenders
         if cv[c].recipe.template is None and CANDIDATES[cv[c].recipe.name].space is not None
     ]
-    selected = contenders[0]
     results = dict(cv)
     tuning: list[dict[str, Any]] = []
+    dev = prep.dev(plan)
+    tuned_flags: dict[str, bool] = {}
     if config.tune_trials > 0 and tunable:
         from groupwise.training._tune import tune
 
-        dev = prep.dev(plan)
-        tuned_flags: dict[str, bool] = {}
         top = tunable[: config.tune_top]
         per = max(1, config.tune_trials // len(top))
         for name in top:
@@ -222,8 +226,16 @@ def select_model(
                     n_classes=prep.n_classes, pos=prep.pos, executor=executor,
                 ), prep, dev, config.threshold))  # fmt: skip
                 tuned_flags[label] = True
+    # blend and stack of the best candidates, from the out-of-fold outputs (no new fits)
+    board = leaderboard(prep, dev, results, tuned_flags) if tuning else board
+    ens, ensembles = ensemble_results(prep, plan, results, board, config)
+    results.update(operating(ens, prep, dev, config.threshold))
+    if ens or tuning:
         board = leaderboard(prep, dev, results, tuned_flags)
         emit("leaderboard", board)
-        if len(board) > 1:
-            selected = next(c for c in board["candidate"] if c != "dummy")
-    return Selection(results, board, tuple(tuning), selected, comparison.failed)
+    ensembles = judge_ensembles(prep, results, board, ensembles)
+    if ens:
+        emit("ensembles", ensembles)
+    skip = rejected(ensembles)
+    selected = next((c for c in board["candidate"] if c != "dummy" and c not in skip), "dummy")
+    return Selection(results, board, tuple(tuning), selected, comparison.failed, ensembles)

@@ -21,6 +21,7 @@ from groupwise._progress import NullProgress
 from groupwise.exceptions import GroupwiseError
 from groupwise.model_selection import plan_splits
 from groupwise.spec import TableSpec
+from groupwise.training._adjust import calibrate_selected, imbalance_effect
 from groupwise.training._config import TrainConfig
 from groupwise.training._evaluate import (
     choose_operating_point,
@@ -76,7 +77,8 @@ def train(
         Receives one stage per step (see ``groupwise._progress``).
     events : callable, default=None
         ``events(name, payload)`` is called with ``"prepared"``, ``"audit"``, ``"plan"``,
-        ``"leaderboard"``, ``"tuning"`` and ``"holdout"`` as results become available, and
+        ``"leaderboard"``, ``"tuning"``, ``"ensembles"``, ``"calibration"``, ``"imbalance"``
+        and ``"holdout"`` as results become available, and
         ``"tracked"`` (a :class:`~groupwise.tracking.TrackingResult`) with ``track=True``.
     executor : Executor, default=None
         Runs CV folds, tuning trials and learning-curve fits; default a
@@ -125,6 +127,12 @@ def _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
     emit("plan", plan)
     comparison = timed("candidates", compare_candidates, prep, plan, config, emit=emit, **run)
     selection = timed("tuning", select_model, prep, plan, comparison, config, emit=emit, **run)
+    selection, calibration = timed("calibration", calibrate_selected, prep, plan, selection, config)
+    if calibration.get("applies"):
+        emit("calibration", calibration)
+    imbalance = timed("imbalance", imbalance_effect, prep, plan, selection, config, **run)
+    if imbalance.get("applies"):
+        emit("imbalance", imbalance)
     point = timed("threshold", choose_operating_point, prep, plan, selection, config)
     # the holdout once, or, with few groups, nested CV over all of them
     holdout = timed("evaluation", evaluate_holdout, prep, plan, comparison, selection, point, config, emit=emit, **run)  # fmt: skip
@@ -133,7 +141,10 @@ def _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
     final = timed("finalize", finalize, prep, selection, threads=run["executor"].threads, progress=progress)  # fmt: skip
     why = timed("shap", explain_final, prep, final, config, progress=progress)
     checks = timed("model_checks", model_checks, prep, selection, point, holdout, gap, why, config)  # fmt: skip
-    outcome = Outcome(prep, report, plan, selection, point, holdout, gap, curve, checks, final, why)
+    outcome = Outcome(
+        prep, report, plan, selection, point, holdout, gap, curve, checks, final, why,
+        calibration=calibration, imbalance=imbalance,
+    )  # fmt: skip
     written = _write(outcome, config, started, timings, time.perf_counter() - t0, progress)
     if config.track:
         from groupwise.tracking import track_run
