@@ -8,6 +8,7 @@ import typer
 
 from groupwise._version import __version__
 from groupwise.cli import audit as _audit
+from groupwise.cli import cluster as _cluster
 from groupwise.cli import demo as _demo
 from groupwise.cli import evaluate as _evaluate
 from groupwise.cli import generate as _generate
@@ -106,6 +107,7 @@ def _root(
 app.command("generate")(_generate.generate)
 app.command("audit")(_audit.audit)
 app.command("train")(_train.train)
+app.command("cluster")(_cluster.cluster)
 app.command("report")(_report.report)
 app.command("predict")(_predict.predict)
 app.command("skew-check")(_predict.skew_check)

@@ -83,6 +83,7 @@ def evaluate(
     }
     check_outputs({"to evaluate": labelled}, files)
     r = load_run(run, models_dir)
+    r.require_supervised("'groupwise evaluate'")
     _ = r.pipeline  # verify the model before reading the table
     df = read_table(labelled, dtype=str if table_format(labelled) != "parquet" else None)
     try:

@@ -113,6 +113,7 @@ def monitor(
         inputs["as the reference"] = reference
     check_outputs(inputs, files)
     r = load_run(run, models_dir)
+    r.require_supervised("'groupwise monitor'")
     _ = r.pipeline  # verify the model before reading any table
 
     def read(path: Path):

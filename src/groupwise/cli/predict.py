@@ -46,7 +46,7 @@ def _predict_dataset(r, source: str, out_dir: Path, on_bad_values: str, keep, sp
     from groupwise.exceptions import SchemaViolationError
     from groupwise.predict import predict_partitions
 
-    group = r.spec.group_col
+    group = r.meta["spec"].get("group_col")
     if group and group not in keep:
         keep.append(group)  # copied whenever a partition has it
     t0 = time.perf_counter()
@@ -149,7 +149,7 @@ def predict(
         )
     augment = r.explain_columns(explain) if explain else None
     passed = list(keep or [])
-    group = r.spec.group_col
+    group = r.meta["spec"].get("group_col")
     if group and group not in passed:
         from groupwise.io import table_columns
 
@@ -196,6 +196,7 @@ def skew_check(
     from groupwise.runs import load_run
 
     r = load_run(run, models_dir)
+    r.require_supervised("'groupwise skew-check'")
     result = check(r, tolerance=tolerance)
     if result["ok"]:
         worst = max(result["max_abs_diff"].values(), default=0.0)

@@ -13,10 +13,11 @@ def report(
     models_dir: ModelsDirOption = Path("models"),
 ) -> None:
     """Redraw the plots and re-render the HTML report and the model card of a run."""
-    from groupwise.report import render_run
+    from groupwise.report import render_cluster_report, render_run
     from groupwise.runs import load_run
 
-    written = render_run(load_run(run, models_dir), plots=True)
+    r = load_run(run, models_dir)
+    written = render_cluster_report(r.path) if r.task == "clustering" else render_run(r, plots=True)
     out().print(
         f"report:     [bold]{written['report']}[/]\nmodel card: [bold]{written['model_card']}[/]"
     )

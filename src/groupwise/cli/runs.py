@@ -30,6 +30,12 @@ _FIELDS = ("run_id", "created_at", "task", "target", "primary_metric", "holdout"
 def _summary(run) -> dict:
     meta = run.run_meta
     primary = meta.metric
+    if run.task == "clustering":  # no target, no holdout: the silhouette of its k
+        return {
+            "run_id": run.path.name, "created_at": meta.created_at, "task": run.task,
+            "target": None, "primary_metric": primary, "holdout": None,
+            "cv": meta.metrics.get("silhouette"), "selected_model": run.selected_model,
+        }  # fmt: skip
     return {
         "run_id": run.path.name,
         "created_at": meta.created_at,
@@ -99,7 +105,7 @@ def list_runs(
                 [
                     "*" if r["latest"] else "",
                     r["run_id"],
-                    "clf" if r["task"] == "classification" else "reg",
+                    {"classification": "clf", "clustering": "clu"}.get(r["task"], "reg"),
                     r["target"],
                     r["primary_metric"],
                     fmt(r["holdout"]),
@@ -134,6 +140,16 @@ def show_run(
     m = r.meta
     s = _summary(r)
     plan = m["split_plan"]
+    if r.task == "clustering":
+        facts = {
+            "run id": r.run_id, "created": m["created_at"], "task": "clustering (no target)",
+            "dataset": f"{m['dataset']['path'] or '(DataFrame)'} (sha256 {m['dataset']['sha256'][:12]}…, {m['dataset']['rows_used']} rows)",
+            "model": s["selected_model"], "silhouette": fmt(s["cv"]),
+            "report": str(r.layout.report), "model card": str(r.layout.model_card),
+            "model file": f"{r.layout.model} (sha256 {m['model']['sha256'][:12]}…)",
+        }  # fmt: skip
+        out().print(kv_table(f"Run {r.run_id}", facts))
+        return
     facts = {
         "run id": r.run_id,
         "created": m["created_at"],
@@ -184,6 +200,8 @@ def compare_runs(
 
     check_out_dir(out_dir, "the comparison")
     loaded = [load_run(r, models_dir) for r in runs]
+    for r in loaded:
+        r.require_supervised("'groupwise runs compare'")
     doc = compare(loaded)
     paths = write_comparison(doc, out_dir)
     if json_output:

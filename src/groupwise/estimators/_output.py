@@ -23,11 +23,14 @@ def _proba_full(est, X, n_classes: int) -> np.ndarray:
 
 
 def predict_output(est, X, task: str, n_classes: int) -> np.ndarray:
-    """Probabilities of every class (classification, shape (n, K)) or predictions (regression).
+    """Probabilities of every class (classification, shape (n, K)), predictions (regression)
+    or cluster numbers (clustering).
 
     Training, evaluation, explanation and serving all call this function, so the
     numbers a run records are the numbers prediction gives.
     """
     if task == "classification":
         return _proba_full(est, X, n_classes)
+    if task == "clustering":
+        return np.asarray(est.predict(X), dtype=np.int64)
     return np.asarray(est.predict(X), dtype=np.float64)

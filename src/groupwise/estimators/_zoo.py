@@ -54,55 +54,49 @@ def _build_dummy(task, kinds, seed):
     return Pipeline([("model", model)])
 
 
-def _build_linear(task, kinds, seed):
+def scaled_preprocessing(kinds: ColumnKinds, *, indicators: bool = True) -> list[tuple[str, Any]]:
+    """Pipeline steps that turn the feature columns into one numeric matrix: dates to
+    numbers, median imputation (with missing indicators unless ``indicators=False``),
+    scaling, one-hot categoricals (the linear candidate's and the clustering track's
+    preprocessing; clustering leaves the indicators out: a scaled indicator of a rare
+    missing value becomes a cluster of its own)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     parts = []
     if _numeric_cols(kinds):
+        impute = SimpleImputer(
+            strategy="median", add_indicator=indicators, keep_empty_features=True
+        )
         parts.append(
             (
                 "num",
-                Pipeline(
-                    [
-                        (
-                            "impute",
-                            SimpleImputer(
-                                strategy="median", add_indicator=True, keep_empty_features=True
-                            ),
-                        ),
-                        ("scale", StandardScaler()),
-                    ]
-                ),
+                Pipeline([("impute", impute), ("scale", StandardScaler())]),
                 _numeric_cols(kinds),
             )
         )
     if kinds.categorical:
-        parts.append(
-            (
-                "cat",
-                OneHotEncoder(
-                    handle_unknown="infrequent_if_exist",
-                    min_frequency=5,
-                    max_categories=50,
-                    sparse_output=False,
-                ),
-                list(kinds.categorical),
-            )
-        )
+        onehot = OneHotEncoder(
+            handle_unknown="infrequent_if_exist", min_frequency=5, max_categories=50,
+            sparse_output=False,
+        )  # fmt: skip
+        parts.append(("cat", onehot, list(kinds.categorical)))
+    return [
+        *_steps_dates(kinds),
+        ("prep", ColumnTransformer(parts, verbose_feature_names_out=False)),
+    ]
+
+
+def _build_linear(task, kinds, seed):
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import Pipeline
+
     model = (
         LogisticRegression(C=1.0, max_iter=2000) if task == "classification" else Ridge(alpha=1.0)
     )
-    return Pipeline(
-        [
-            *_steps_dates(kinds),
-            ("prep", ColumnTransformer(parts, verbose_feature_names_out=False)),
-            ("model", model),
-        ]
-    )
+    return Pipeline([*scaled_preprocessing(kinds), ("model", model)])
 
 
 def _build_hist_gb(task, kinds, seed):

@@ -41,7 +41,8 @@ def format_predictions(
     pos: int | None,
     ids: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Output columns: ids, ``prediction``, ``proba_<class>`` per class, ``score`` (binary)."""
+    """Output columns: ids, ``prediction``, ``proba_<class>`` per class, ``score`` (binary);
+    ids and ``cluster`` for a clustering run."""
     cols: dict[str, Any] = {}
     if ids is not None:
         for c in ids.columns:
@@ -61,6 +62,8 @@ def format_predictions(
             cols[proba_column(label)] = out[:, k]
         if len(classes) == 2:
             cols["score"] = out[:, pos]
+    elif task == "clustering":
+        cols["cluster"] = np.asarray(out, dtype=np.int64)
     else:
         cols["prediction"] = out
     return pd.DataFrame(cols)

@@ -177,8 +177,22 @@ class InputSchema:
     @classmethod
     def capture(cls, df: pd.DataFrame, spec: TableSpec | ResolvedTable) -> InputSchema:
         """Record the features of ``df`` (the rows the final model is trained on)."""
-        feats = []
         features = spec.features if isinstance(spec, ResolvedTable) else spec.features(df)
+        ignored = tuple(c for c in (spec.group_col, spec.time_col, *spec.drop_cols) if c)
+        return cls.of_columns(df, features, spec.id_cols, ignored, (spec.target,))
+
+    @classmethod
+    def of_columns(
+        cls,
+        df: pd.DataFrame,
+        features: Sequence[str],
+        id_cols: Sequence[str] = (),
+        ignored: Sequence[str] = (),
+        forbidden: Sequence[str] = (),
+    ) -> InputSchema:
+        """Record ``features`` of ``df``; ``ignored`` columns may come in and are not used,
+        ``forbidden`` ones (a target) are refused."""
+        feats = []
         for c in features:
             s = df[c]
             kind = column_kind(s)
@@ -200,8 +214,7 @@ class InputSchema:
             elif kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(s.dtype):
                 fs["date_format"] = infer_date_format(s)
             feats.append(FeatureSchema(**fs))
-        ignored = tuple(c for c in (spec.group_col, spec.time_col, *spec.drop_cols) if c)
-        return cls(tuple(feats), tuple(spec.id_cols), ignored, (spec.target,))
+        return cls(tuple(feats), tuple(id_cols), tuple(ignored), tuple(forbidden))
 
     @property
     def feature_names(self) -> list[str]:

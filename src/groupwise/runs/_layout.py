@@ -118,6 +118,11 @@ class RunLayout:
     shap_values = _File("explain/shap_values.parquet")
     shap_sample = _File("explain/shap_sample.parquet")
     shap_background = _File("explain/background.parquet")
+    clustering = _File("metrics/clustering.json")
+    cluster_sizes = _File("tables/cluster_sizes.csv")
+    cluster_profiles = _File("tables/cluster_profiles.csv")
+    cluster_assignments = _File("tables/cluster_assignments.parquet")
+    cluster_projection = _File("tables/cluster_projection.parquet")
     report = _File("report.html")
     model_card = _File("model_card.md")
 
@@ -131,6 +136,7 @@ class RunLayout:
     PLOTS = (
         "cv_scores", "roc", "pr", "confusion_matrix", "calibration", "residuals", "importance",
         "shap_summary", "shap_dependence", "naive_vs_grouped", "learning_curve",
+        "silhouette", "cluster_map", "cluster_sizes",
     )  # fmt: skip
 
     def __init__(self, root: str | os.PathLike):
@@ -163,7 +169,7 @@ class RunLayout:
 
 #: A run id: ``<UTC time>__<clf|reg>__seed<seed>__<6 hex>`` (what :func:`new_run_id` makes).
 RUN_ID_RE = re.compile(
-    r"\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z__(clf|reg)__seed\d{1,10}__[0-9a-f]{6}"
+    r"\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z__(clf|reg|clu)__seed\d{1,10}__[0-9a-f]{6}"
 )
 #: Temporary run directories older than this without a lock file are abandoned.
 _STALE_SECONDS = 3600
@@ -172,7 +178,7 @@ _STALE_SECONDS = 3600
 def new_run_id(task: str, seed: int, now: dt.datetime | None = None) -> str:
     """``2026-01-04T21-35-10Z__clf__seed42__a1b2c3``."""
     now = now or dt.datetime.now(dt.UTC)
-    kind = "clf" if task == "classification" else "reg"
+    kind = {"classification": "clf", "clustering": "clu"}.get(task, "reg")
     return f"{now:%Y-%m-%dT%H-%M-%SZ}__{kind}__seed{seed}__{secrets.token_hex(3)}"
 
 
@@ -288,9 +294,12 @@ def clean_stale(models_dir: str | os.PathLike) -> list[str]:
 
 
 @contextlib.contextmanager
-def writing_run(models_dir: str | os.PathLike, run_id: str) -> Iterator[RunLayout]:
+def writing_run(
+    models_dir: str | os.PathLike, run_id: str, *, latest: bool = True
+) -> Iterator[RunLayout]:
     """Yield the layout of a temporary directory for the run; on success rename it to its
-    final place and point ``latest`` at it; on failure remove it and leave ``latest`` alone.
+    final place and point ``latest`` at it (unless ``latest=False``: clustering runs); on
+    failure remove it and leave ``latest`` alone.
 
     The temporary directory holds a lock for as long as this process writes it; a later
     run removes directories whose lock is free (their writer was killed).
@@ -312,6 +321,8 @@ def writing_run(models_dir: str | os.PathLike, run_id: str) -> Iterator[RunLayou
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if not latest:
+        return
     try:
         set_latest(models_dir, run_id)
     except OSError as exc:

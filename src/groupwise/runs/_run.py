@@ -229,6 +229,18 @@ class Run:
             "Restore the run directory from a backup or retrain."
         )
 
+    def require_supervised(self, what: str) -> None:
+        """A clear error when ``what`` (a command) needs a trained model and this is a
+        clustering run (no target, no evaluation)."""
+        if self.task == "clustering":
+            from groupwise.exceptions import ConfigError
+
+            raise ConfigError(
+                f"Run {self.run_id!r} is a clustering run: it has no target, so {what} does not "
+                "apply. Use 'groupwise predict' to assign clusters and 'groupwise report' to "
+                "redraw its report; give a trained run instead."
+            )
+
     def require(self, *names: str) -> None:
         """Raise :class:`BrokenRunError` naming every file of ``names`` that is missing
         (default: :attr:`RunLayout.REQUIRED`)."""

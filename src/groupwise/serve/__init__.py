@@ -38,7 +38,9 @@ def _need(module: str):
 def _open(run, models_dir):
     from groupwise.runs import Run, load_run
 
-    return run if isinstance(run, Run) else load_run(run, models_dir)
+    opened = run if isinstance(run, Run) else load_run(run, models_dir)
+    opened.require_supervised("'groupwise serve'")
+    return opened
 
 
 def create_app(
