@@ -224,6 +224,16 @@ class _Printer:
             f"{fmt(rec['untuned'], 4)} → keeping the {rec['kept']} model."
         )
 
+    def on_racing(self, info) -> None:
+        for label, v in info["raced_out"].items():
+            scores = ", ".join(fmt(x) for x in v["scores"])
+            lead = ", ".join(fmt(x) for x in v["leader_scores"])
+            out().print(
+                f"Raced out {escape(label)} after folds {', '.join(map(str, info['folds']))}: "
+                f"{info['metric']} {scores} vs {escape(v['leader'])} {lead} (behind by more than "
+                f"{fmt(v['margin'])} on each)."
+            )
+
     def on_ensembles(self, info) -> None:
         for kind, v in info.get("verdicts", {}).items():
             mark = "[green]selectable[/]" if v["selectable"] else "[dim]not selected[/]"

@@ -114,6 +114,7 @@ def summarize_run(run, *, embed_images: bool = True) -> dict[str, Any]:
         "naive_vs_grouped": run.metrics.naive_vs_grouped(),
         "tuning": run.metrics.tuning(),
         "ensembles": run.metrics.ensembles(),
+        "racing": run.metrics.racing(),
         "calibration": run.metrics.calibration(),
         "imbalance": run.metrics.imbalance(),
         "model_checks": checks,

@@ -101,6 +101,7 @@ class RunLayout:
     model_checks = _File("metrics/model_checks.json")
     tuning = _File("metrics/tuning.json")
     ensembles = _File("metrics/ensembles.json")
+    racing = _File("metrics/racing.json")
     calibration = _File("metrics/calibration.json")
     imbalance = _File("metrics/imbalance.json")
     holdout_input = _File("tables/holdout_input.parquet")

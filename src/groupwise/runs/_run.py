@@ -70,6 +70,10 @@ class _Metrics:
         selectable or not and why."""
         return self._json("ensembles", {"applies": False, "reason": "run trained before ensembles were compared"})  # fmt: skip
 
+    def racing(self) -> dict[str, Any]:
+        """The racing over folds: the rule, the folds, who was raced out on which scores."""
+        return self._json("racing", {"applies": False, "reason": "run trained before racing"})
+
     def calibration(self) -> dict[str, Any]:
         """Calibration of the selected model: method, out-of-fold before/after (ECE, Brier,
         log loss, reliability table), or why it was not applied."""

@@ -155,6 +155,97 @@ def _fit_fold(task_args, threads):
     }
 
 
+def fold_tasks(
+    recipes: Mapping[str, Recipe],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    n_classes: int = 0,
+    train_score: bool = True,
+    keys: np.ndarray | None = None,
+    only: Sequence[int] | None = None,
+) -> list[tuple[str, int, tuple]]:
+    """``(label, fold, task)`` for every recipe on every fold (of ``only`` when given),
+    the expensive fits first so the slow ones do not form a tail on a busy worker."""
+    wanted = range(len(folds)) if only is None else only
+    tasks = [
+        (label, fold, (recipe, X, y, folds[fold][0], folds[fold][1], n_classes, fold, train_score, keys))
+        for label, recipe in recipes.items()
+        for fold in wanted
+    ]  # fmt: skip
+    tasks.sort(key=lambda t: -_COST.get(t[2][0].name, 1.0))
+    return tasks
+
+
+def run_tasks(
+    tasks, executor: Executor | None = None, progress=None
+) -> list[tuple[str, int, dict]]:
+    """Fit the fold tasks on ``executor``: ``(label, fold, result)`` in task order."""
+
+    def done(i, res):
+        if progress is not None:
+            progress.advance()
+
+    executor = executor or LocalExecutor()
+    results = executor.map(_fit_fold, [t[2] for t in tasks], on_done=done)
+    return [(label, fold, res) for (label, fold, _), res in zip(tasks, results, strict=True)]
+
+
+def fold_score(task: str, y, folds, fitted: dict, metric: str, pos: int) -> float:
+    """``metric`` of one fitted fold task's output on its test rows (NaN if it failed)."""
+    if "error" in fitted:
+        return float("nan")
+    te = folds[fitted["fold"]][1]
+    return _scores(task, y[te], fitted["out"], [metric], pos)[metric]
+
+
+def assemble(
+    recipes: Mapping[str, Recipe],
+    fitted: Sequence[tuple[str, int, dict]],
+    y: np.ndarray,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    task: str,
+    n_classes: int = 0,
+    pos: int = 1,
+) -> dict[str, CVResult]:
+    """Out-of-fold predictions and per-fold scores of every recipe from its fitted folds."""
+    names = metric_names(task)
+    out: dict[str, CVResult] = {}
+    n = len(y)
+    for label, recipe in recipes.items():
+        oof = np.full((n, n_classes), np.nan) if task == "classification" else np.full(n, np.nan)
+        fold_of_row = np.full(n, -1)
+        fold_rows = []
+        total_fit = 0.0
+        mine = sorted((fold, res) for lab, fold, res in fitted if lab == label)
+        errors = sorted({res["error"] for _, res in mine if "error" in res})
+        if errors:
+            out[label] = CVResult(label, recipe, oof, fold_of_row, [], 0.0, error="; ".join(errors))
+            continue
+        for fold, res in mine:
+            tr, te = folds[fold]
+            oof[te] = res["out"]
+            fold_of_row[te] = fold
+            total_fit += res["fit_time"]
+            scores = _scores(task, y[te], res["out"], names, pos)
+            row = {
+                "candidate": label,
+                "fold": fold,
+                "n_train": len(tr),
+                "n_test": len(te),
+                "fit_time": res["fit_time"],
+                **scores,
+            }
+            if res["train_out"] is not None:
+                train = _scores(task, y[res["train_rows"]], res["train_out"], names, pos)
+                row.update({f"train_{k}": v for k, v in train.items()})
+            fold_rows.append(row)
+        out[label] = CVResult(label, recipe, oof, fold_of_row, fold_rows, total_fit)
+    return out
+
+
 def run_cv(
     recipes: Mapping[str, Recipe],
     X: pd.DataFrame,
@@ -177,55 +268,9 @@ def run_cv(
     Per-fold metrics use threshold 0.5 (binary) or argmax; the decision threshold is
     chosen later on the selected model's pooled OOF predictions.
     """
-    tasks = [
-        (label, fold, (recipe, X, y, tr, te, n_classes, fold, train_score, keys))
-        for label, recipe in recipes.items()
-        for fold, (tr, te) in enumerate(folds)
-    ]
-    # expensive fits first, so the slow ones do not form a tail on a busy worker
-    tasks.sort(key=lambda t: -_COST.get(t[2][0].name, 1.0))
-
-    def done(i, res):
-        if progress is not None:
-            progress.advance()
-
-    executor = executor or LocalExecutor()
-    results = executor.map(_fit_fold, [t[2] for t in tasks], on_done=done)
-    names = metric_names(task)
-    out: dict[str, CVResult] = {}
-    n = len(y)
-    for label, recipe in recipes.items():
-        oof = np.full((n, n_classes), np.nan) if task == "classification" else np.full(n, np.nan)
-        fold_of_row = np.full(n, -1)
-        fold_rows = []
-        total_fit = 0.0
-        mine = [res for (lab, _, _), res in zip(tasks, results, strict=True) if lab == label]
-        errors = sorted({res["error"] for res in mine if "error" in res})
-        if errors:
-            out[label] = CVResult(label, recipe, oof, fold_of_row, [], 0.0, error="; ".join(errors))
-            continue
-        for (lab, fold, _), res in zip(tasks, results, strict=True):
-            if lab != label:
-                continue
-            tr, te = folds[fold]
-            oof[te] = res["out"]
-            fold_of_row[te] = fold
-            total_fit += res["fit_time"]
-            scores = _scores(task, y[te], res["out"], names, pos)
-            row = {
-                "candidate": label,
-                "fold": fold,
-                "n_train": len(tr),
-                "n_test": len(te),
-                "fit_time": res["fit_time"],
-                **scores,
-            }
-            if res["train_out"] is not None:
-                train = _scores(task, y[res["train_rows"]], res["train_out"], names, pos)
-                row.update({f"train_{k}": v for k, v in train.items()})
-            fold_rows.append(row)
-        out[label] = CVResult(label, recipe, oof, fold_of_row, fold_rows, total_fit)
-    return out
+    tasks = fold_tasks(recipes, X, y, folds, n_classes=n_classes, train_score=train_score, keys=keys)  # fmt: skip
+    fitted = run_tasks(tasks, executor, progress)
+    return assemble(recipes, fitted, y, folds, task=task, n_classes=n_classes, pos=pos)
 
 
 def _scores(task, y, out, names, pos) -> dict[str, float]:

@@ -225,6 +225,7 @@ def _documents(o: Outcome, config: TrainConfig) -> dict[str, Any]:
     if sel.tuning:
         docs["tuning"] = list(sel.tuning)
     docs["ensembles"] = _ensemble_doc(o)
+    docs["racing"] = dict(sel.racing or {"applies": False, "reason": "not run"})
     docs["calibration"] = o.calibration or {"applies": False, "reason": "not run"}
     imb = dict(o.imbalance or {"applies": False, "reason": "not run"})
     if isinstance(imb.get("table"), pd.DataFrame):

@@ -23,8 +23,19 @@ from groupwise.evaluation._slices import is_better, meaningful_delta
 from groupwise.exceptions import DataError, GroupwiseWarning
 from groupwise.model_selection import SplitPlan
 from groupwise.training._config import TrainConfig
-from groupwise.training._cv import CVResult, Recipe, oof_metricset, run_cv, with_threshold
+from groupwise.training._cv import (
+    CVResult,
+    Recipe,
+    assemble,
+    fold_score,
+    fold_tasks,
+    oof_metricset,
+    run_cv,
+    run_tasks,
+    with_threshold,
+)
 from groupwise.training._prepare import BASELINES, Prepared, Rows
+from groupwise.training._race import RACE_MIN_ROWS, judge_race, race_folds
 
 __all__ = ["Comparison", "Selection", "compare_candidates", "select_model"]
 
@@ -36,6 +47,8 @@ class Comparison:
     results: Mapping[str, CVResult]
     leaderboard: pd.DataFrame
     failed: Mapping[str, str]
+    #: the racing over folds: the rule, the folds raced on, who was raced out and why
+    racing: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +62,8 @@ class Selection:
     failed: Mapping[str, str]
     #: the blend / stack comparison (members, per-fold gains, selectable or not)
     ensembles: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: the racing over folds (see groupwise.training._race)
+    racing: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def result(self) -> CVResult:
@@ -133,12 +148,9 @@ def compare_candidates(
 ) -> Comparison:
     """Cross-validate every recipe on the plan's folds (identical for all)."""
     dev = prep.dev(plan)
-    total = len(prep.recipes) * len(plan.folds)
-    with progress.stage("Cross-validating candidates", total=total) as bar:
-        results = run_cv(
-            prep.recipes, dev.X, dev.y, plan.folds, task=prep.task, n_classes=prep.n_classes,
-            pos=prep.pos, executor=executor, progress=bar,
-        )  # fmt: skip
+    results, racing = _cross_validate(prep, plan, dev, config, executor=executor, progress=progress)
+    if racing.get("raced_out"):
+        emit("racing", racing)
     failed = {label: res.error for label, res in results.items() if res.error}
     for label, error in failed.items():
         if label in BASELINES:
@@ -157,7 +169,55 @@ def compare_candidates(
     )
     board = leaderboard(prep, dev, results)
     emit("leaderboard", board)
-    return Comparison(results, board, failed)
+    return Comparison(results, board, failed, racing)
+
+
+def _cross_validate(
+    prep: Prepared, plan: SplitPlan, dev: Rows, config: TrainConfig, *, executor, progress
+):
+    """Every recipe on the plan's folds, racing them when the table is large enough."""
+    kw = dict(task=prep.task, n_classes=prep.n_classes, pos=prep.pos)
+    raced_on = race_folds(plan.folds, dev.n) if config.race else None
+    raceable = [k for k, r in prep.recipes.items() if k not in BASELINES and r.template is None]
+    if raced_on is None or not raceable:
+        total = len(prep.recipes) * len(plan.folds)
+        with progress.stage("Cross-validating candidates", total=total) as bar:
+            results = run_cv(prep.recipes, dev.X, dev.y, plan.folds, executor=executor, progress=bar, keys=dev.keys, **kw)  # fmt: skip
+        why = "disabled (race=False)" if not config.race else (
+            f"fewer than {RACE_MIN_ROWS} development rows or 4 folds" if raced_on is None else "no candidate to race (baselines and custom candidates always finish)"
+        )  # fmt: skip
+        return results, {"applies": False, "reason": why}
+    first = fold_tasks(prep.recipes, dev.X, dev.y, plan.folds, n_classes=prep.n_classes, keys=dev.keys, only=raced_on)  # fmt: skip
+    label = (
+        f"Cross-validating candidates (racing on folds {', '.join(str(f + 1) for f in raced_on)})"
+    )
+    with progress.stage(label, total=len(first)) as bar:
+        fitted = run_tasks(first, executor, bar)
+    scores = {
+        k: [fold_score(prep.task, dev.y, plan.folds, res, prep.metric, prep.pos) for lab, _, res in sorted(fitted, key=lambda t: t[1]) if lab == k]
+        for k in prep.recipes
+    }  # fmt: skip
+    out = judge_race(scores, prep.metric, raceable)
+    failed_early = {lab for lab, _, res in fitted if "error" in res}
+    going = {k: r for k, r in prep.recipes.items() if k not in out and k not in failed_early}
+    rest = [f for f in range(len(plan.folds)) if f not in raced_on]
+    second = fold_tasks(going, dev.X, dev.y, plan.folds, n_classes=prep.n_classes, keys=dev.keys, only=rest)  # fmt: skip
+    with progress.stage(
+        f"Cross-validating the {len(going)} candidates still in the race", total=len(second)
+    ) as bar:
+        fitted += run_tasks(second, executor, bar)
+    kept = {k: r for k, r in prep.recipes.items() if k not in out}
+    results = assemble(kept, [t for t in fitted if t[0] in kept], dev.y, plan.folds, **kw)
+    info = {
+        "applies": True, "folds": [f + 1 for f in raced_on], "metric": prep.metric,
+        "rule": (
+            f"after folds {', '.join(str(f + 1) for f in raced_on)} (the largest training parts), a candidate is "
+            f"dropped when it is behind the leader on every one of them by more than the margin (0.01 for "
+            f"bounded metrics, 2% of the leader otherwise); dummy, linear and custom candidates always finish"
+        ),
+        "raced_out": out, "fold_scores": scores, "fits_saved": len(out) * len(rest),
+    }  # fmt: skip
+    return results, info
 
 
 def select_model(
@@ -238,4 +298,6 @@ def select_model(
         emit("ensembles", ensembles)
     skip = rejected(ensembles)
     selected = next((c for c in board["candidate"] if c != "dummy" and c not in skip), "dummy")
-    return Selection(results, board, tuple(tuning), selected, comparison.failed, ensembles)
+    return Selection(
+        results, board, tuple(tuning), selected, comparison.failed, ensembles, comparison.racing
+    )
