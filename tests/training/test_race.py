@@ -17,11 +17,18 @@ def test_race_folds_need_a_large_table_and_prefer_the_largest_training_parts():
 
 
 def test_a_candidate_is_raced_out_only_when_behind_on_every_raced_fold():
-    scores = {"linear": [0.90, 0.88], "far": [0.85, 0.86], "close": [0.895, 0.80], "dummy": [0.5, 0.5]}
+    scores = {
+        "linear": [0.90, 0.88],
+        "far": [0.85, 0.86],
+        "close": [0.895, 0.80],
+        "dummy": [0.5, 0.5],
+    }
     out = judge_race(scores, "roc_auc", ["far", "close"])
     assert set(out) == {"far"}  # "close" is within the margin on the first fold
     assert out["far"]["leader"] == "linear" and out["far"]["margin"] == 0.01
-    err = judge_race({"a": [1.0, 1.1], "b": [1.05, 1.2]}, "mae", ["b"])  # lower is better, 2% margin
+    err = judge_race(
+        {"a": [1.0, 1.1], "b": [1.05, 1.2]}, "mae", ["b"]
+    )  # lower is better, 2% margin
     assert set(err) == {"b"}
 
 
