@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-COMMANDS = [[], ["generate"], ["audit"], ["train"], ["predict"], ["skew-check"], ["report"],
+COMMANDS = [[], ["generate"], ["audit"], ["train"], ["cluster"], ["predict"], ["skew-check"], ["report"],
             ["demo"], ["serve"], ["evaluate"], ["monitor"], ["runs"], ["runs", "list"], ["runs", "show"]]  # fmt: skip
 
 
