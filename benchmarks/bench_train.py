@@ -252,8 +252,9 @@ def run_limit(train_path: Path, run_path: Path) -> dict:
 
 
 PYCARET_SCRIPT = r"""
-import json, sys, time, warnings
+import json, os, sys, time, warnings
 warnings.filterwarnings("ignore")
+os.chdir(os.path.dirname(os.path.abspath(sys.argv[3])))  # PyCaret writes logs.log into the cwd
 import pandas as pd
 from pycaret.classification import setup, compare_models, tune_model, finalize_model, save_model, predict_model, pull
 train = pd.read_parquet(sys.argv[1]); test = pd.read_parquet(sys.argv[2]); out = sys.argv[3]; cats = json.loads(sys.argv[4])
