@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from groupwise.evaluation._plots import _figure
 from groupwise.io import read_json, write_text
 
 __all__ = ["draw_cluster_plots", "render_cluster_report"]
@@ -22,15 +23,9 @@ TITLES = {
 }
 
 
-def _figure(w=5.5, h=4.0):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(w, h), dpi=100, layout="constrained")
-    return fig, fig.add_subplot()
-
-
 def draw_cluster_plots(run) -> list[str]:
     """Silhouette per k, the 2-D projection coloured by cluster, and the sizes (best effort)."""
+    import matplotlib
     import pandas as pd
 
     layout = run.layout
@@ -39,7 +34,7 @@ def draw_cluster_plots(run) -> list[str]:
 
     def silhouette(path):
         scores = pd.DataFrame(doc["scores"])
-        fig, ax = _figure()
+        fig, ax = _figure(5.5, 4.0)
         ax.plot(scores["k"], scores["silhouette"], marker="o", color="#1f77b4")
         ax.axvline(doc["k"], color="#7f7f7f", ls="--", lw=1)
         ax.set_xlabel("k (clusters)")
@@ -50,7 +45,7 @@ def draw_cluster_plots(run) -> list[str]:
     def cluster_map(path):
         proj = pd.read_parquet(layout.cluster_projection)
         fig, ax = _figure(6, 5)
-        cmap = __import__("matplotlib").colormaps["tab10" if doc["k"] <= 10 else "tab20"]
+        cmap = matplotlib.colormaps["tab10" if doc["k"] <= 10 else "tab20"]
         for c in sorted(proj["cluster"].unique()):
             part = proj[proj["cluster"] == c]
             ax.scatter(
@@ -65,7 +60,7 @@ def draw_cluster_plots(run) -> list[str]:
 
     def sizes(path):
         t = pd.read_csv(layout.cluster_sizes)
-        fig, ax = _figure()
+        fig, ax = _figure(5.5, 4.0)
         colours = ["#d62728" if tiny else "#1f77b4" for tiny in t["tiny"]]
         ax.bar(t["cluster"].astype(str), t["rows"], color=colours)
         ax.axhline(
