@@ -22,7 +22,7 @@ this script, from P(positive).
 - the limit: a hand-written script (``LIMIT_SCRIPT``) that, from the groupwise run's own
   files, refits the same pipelines on the same folds — every candidate that finished, the
   raced-out ones on their raced folds, every tuning trial's parameters, the development
-  fit and the final fit — on 2 worker processes, with no audit, intervals, plots, report or
+  fit and the final fit (of each member, for a selected blend or stack) — on 2 worker processes, with no audit, intervals, plots, report or
   explanation. groupwise's wall over it is the cost of everything else.
 
 With ``--repeats R`` the runs alternate (groupwise, PyCaret, groupwise, ...) and the table
@@ -221,8 +221,16 @@ for t in run.metrics.tuning():
     if t["kept"] == "tuned":
         work += [(t["candidate"], t["best_params"], tr, te) for tr, te in folds]
 sel = meta["selected_model"]
-final = sel["candidate"] if sel["candidate"] in CANDIDATES else "linear"
-work += [(final, sel["params"], dev, None), (final, sel["params"], np.arange(len(y)), None)]
+if sel["candidate"] in ("blend", "stack"):  # an ensemble: each member on dev and on all rows
+    best = {t["candidate"]: t["best_params"] for t in run.metrics.tuning() if t["kept"] == "tuned"}
+    finals = [
+        (lab.removesuffix(" (tuned)"), best.get(lab.removesuffix(" (tuned)"), {}) if lab.endswith(" (tuned)") else {})
+        for lab in run.metrics.ensembles()["members"] if lab.removesuffix(" (tuned)") in CANDIDATES
+    ]
+else:
+    finals = [(sel["candidate"] if sel["candidate"] in CANDIDATES else "linear", sel["params"])]
+for name, params in finals:
+    work += [(name, params, dev, None), (name, params, np.arange(len(y)), None)]
 work += [(b, {}, dev, None) for b in ("dummy", "linear")]
 def fit(name, params, tr, te):
     with threadpool_limits(1):

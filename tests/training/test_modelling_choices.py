@@ -143,6 +143,54 @@ def test_an_ensemble_that_beats_every_single_model_is_selected_and_ships(tmp_pat
     assert run.metrics.holdout()["roc_auc"]["estimate"] > single
 
 
+def test_a_shipped_stack_reuses_the_out_of_fold_outputs_it_was_judged_on(tmp_path, monkeypatch):
+    """The development and final fits of a selected stack learn the meta-model from the
+    CV's out-of-fold outputs (and the development fit's, for holdout rows) instead of
+    running inner folds again; naive CV and the learning curve fit members only."""
+    from sklearn.base import clone
+
+    from groupwise.estimators._crossfit import Stack
+
+    inner, given = [], []
+    own_folds, from_outside = Stack.oof_meta_features, Stack.fit_on_meta_features
+
+    def counting(self, *args, **kwargs):
+        inner.append(1)
+        return own_folds(self, *args, **kwargs)
+
+    def recording(self, X, y, Z):
+        given.append(np.asarray(Z))
+        return from_outside(self, X, y, Z)
+
+    monkeypatch.setattr(Stack, "oof_meta_features", counting)
+    monkeypatch.setattr(Stack, "fit_on_meta_features", recording)
+    df = halves_table()
+    run = train(
+        df, TableSpec(target="y", group_col="batch"),
+        TrainConfig(models_dir=str(tmp_path), models=("dummy",), tune_trials=0, bootstrap=200,
+                    permutation_repeats=0, shap=False, ensemble="stack"),
+        candidates={"left": _half(["a1", "a2"]), "right": _half(["b1", "b2"])},
+        executor=LocalExecutor(1),  # in this process, so the counts see every fit
+    )  # fmt: skip
+    assert run.meta["selected_model"]["candidate"] == "stack"
+    assert not inner  # no stack ran its own inner folds
+    dev_fit, final_fit = given
+    n_dev = len(run.table("oof_predictions"))
+    assert np.isfinite(dev_fit).all(axis=1).sum() == n_dev
+    assert final_fit.shape[0] == len(df) and np.isfinite(final_fit).all()
+    members = run.metrics.ensembles()["members"]
+    assert set(run.table("learning_curve")["model"]) == {members[0]}
+    assert run.metrics.naive_vs_grouped() is not None
+    # the meta-model learned that way is the one the stack's own inner folds would learn
+    shipped = Run(run.path).pipeline
+    monkeypatch.setattr(Stack, "oof_meta_features", own_folds)
+    monkeypatch.setattr(Stack, "fit_on_meta_features", from_outside)
+    X = df.drop(columns=["y", "batch"])
+    own = clone(shipped).fit(X, df["y"].to_numpy(), groups=df["batch"].to_numpy())
+    np.testing.assert_allclose(shipped.weights_, own.weights_, atol=0.25)
+    assert np.corrcoef(shipped.predict_proba(X)[:, 1], own.predict_proba(X)[:, 1])[0, 1] > 0.99
+
+
 def test_an_ensemble_within_the_fold_noise_is_not_selectable():
     from types import SimpleNamespace
 

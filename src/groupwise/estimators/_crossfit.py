@@ -221,8 +221,16 @@ class Stack(_Members):
         return Z
 
     def fit(self, X, y, groups=None):
+        return self.fit_on_meta_features(X, y, self.oof_meta_features(X, y, groups))
+
+    def fit_on_meta_features(self, X, y, Z):
+        """Fit the meta-model on out-of-fold meta-features ``Z`` computed elsewhere (one row
+        per row of ``X``, NaN where none; see :meth:`oof_meta_features`), then refit every
+        member on all rows. The caller vouches that each row's meta-features come from
+        members fitted without that row."""
         y = np.asarray(y)
-        Z = self.oof_meta_features(X, y, groups)
+        self.classes_ = np.unique(y) if self._is_classifier else None
+        Z = np.asarray(Z, dtype=np.float64)
         tested = np.isfinite(Z).all(axis=1)
         self.oof_rows_ = int(tested.sum())
         short = self.oof_rows_ < 2 or (
@@ -238,6 +246,10 @@ class Stack(_Members):
             self.weights_ = np.ravel(self.meta_.coef_)
         self._fit_members(X, y)
         return self
+
+    def member_features(self, X) -> np.ndarray:
+        """The fitted members' outputs on ``X`` as meta-features."""
+        return self._features(self._outputs(self.members_, X))
 
     def _combine(self, outputs):
         if self.meta_ is None:

@@ -94,16 +94,23 @@ def fit_estimator(recipe: Recipe, est, X, y, keys=None):
     return est.fit(X, y)
 
 
-def fit_recipe(recipe: Recipe, X, y, threads: int, keys=None):
+def fit_recipe(recipe: Recipe, X, y, threads: int, keys=None, meta=None):
     """A fresh pipeline from ``recipe`` fitted on ``X, y`` with at most ``threads`` native
-    threads; a class-rebalancing step is replaced by the estimator it fitted."""
+    threads; a class-rebalancing step is replaced by the estimator it fitted.
+
+    ``meta``: out-of-fold meta-features of a stack's rows computed elsewhere (see
+    :meth:`~groupwise.estimators._crossfit.Stack.fit_on_meta_features`), which spares the
+    stack its inner folds."""
     from threadpoolctl import threadpool_limits
 
     from groupwise.estimators._imbalance import unwrap
 
     est = limit_threads(recipe.build(), threads)
     with threadpool_limits(threads):
-        fit_estimator(recipe, est, X, y, keys)
+        if meta is not None:
+            est.fit_on_meta_features(X, y, meta)
+        else:
+            fit_estimator(recipe, est, X, y, keys)
     return unwrap(est)
 
 

@@ -31,7 +31,10 @@ from groupwise.training._config import TrainConfig
 from groupwise.training._cv import CVResult, Recipe
 from groupwise.training._prepare import Prepared, Rows
 
-__all__ = ["ENSEMBLES", "ensemble_results", "judge_ensembles", "rejected"]
+__all__ = [
+    "ENSEMBLES", "ensemble_oof", "ensemble_results", "judge_ensembles", "rejected",
+    "stack_meta_features", "strongest_member",
+]  # fmt: skip
 
 ENSEMBLES = ("blend", "stack")
 
@@ -64,7 +67,15 @@ def _fold_rows(prep: Prepared, dev: Rows, res_like: dict, label: str, members) -
     return rows
 
 
-def _stack_oof(prep: Prepared, dev: Rows, members: list[CVResult]) -> np.ndarray:
+def ensemble_oof(kind: str, prep: Prepared, y: np.ndarray, members: list[CVResult]) -> np.ndarray:
+    """Out-of-fold outputs of the blend or the stack of ``members`` (CV results on the same
+    folds), computed from theirs without any new fit."""
+    if kind == "blend":
+        return np.mean([m.oof for m in members], axis=0)
+    return _stack_oof(prep, y, members)
+
+
+def _stack_oof(prep: Prepared, y: np.ndarray, members: list[CVResult]) -> np.ndarray:
     first = members[0]
     tested = first.fold_of_row >= 0
     classes = np.arange(prep.n_classes) if prep.task == "classification" else None
@@ -74,7 +85,7 @@ def _stack_oof(prep: Prepared, dev: Rows, members: list[CVResult]) -> np.ndarray
     for row in first.folds:
         te = first.fold_of_row == row["fold"]
         tr = tested & ~te
-        meta = meta_model(prep.task).fit(Z[tr], dev.y[tr])
+        meta = meta_model(prep.task).fit(Z[tr], y[tr])
         if prep.task == "classification":
             p = meta.predict_proba(Z[te])
             full = np.zeros((te.sum(), prep.n_classes))
@@ -105,11 +116,10 @@ def ensemble_results(
         if kind == "stack" and plan.kind == "time":
             notes[kind] = "time split: a meta-model fitted on other folds would use later periods"
             continue
+        oof = ensemble_oof(kind, prep, dev.y, members)
         if kind == "blend":
-            oof = np.mean([m.oof for m in members], axis=0)
             template = Blend(estimators, task=prep.task)
         else:
-            oof = _stack_oof(prep, dev, members)
             template = Stack(estimators, task=prep.task, split=prep.split, n_folds=config.folds, random_state=config.seed)  # fmt: skip
         like = {"oof": oof, "fold_of_row": members[0].fold_of_row}
         recipe = Recipe(kind, prep.task, prep.table.kinds, config.seed, template=template)
@@ -167,3 +177,28 @@ def rejected(info: dict[str, Any]) -> set[str]:
     return {k for k, v in info.get("verdicts", {}).items() if not v["selectable"]} | (
         set(info.get("kinds", ())) - set(info.get("verdicts", {}))
     )
+
+
+def _is_stack(selection) -> bool:
+    return isinstance(selection.recipe.template, Stack) and bool(selection.ensembles.get("members"))
+
+
+def stack_meta_features(prep: Prepared, selection) -> np.ndarray | None:
+    """The selected stack's meta-features over the development rows, from its members' CV
+    out-of-fold outputs (None unless the selection is a stack).
+
+    Every row's come from members fitted on other folds, as the stack's own inner folds
+    would give, so the development fit needs no inner folds: its meta-model is fitted on
+    these and its members once on all development rows."""
+    if not _is_stack(selection):
+        return None
+    classes = np.arange(prep.n_classes) if prep.task == "classification" else None
+    outputs = [selection.results[label].oof for label in selection.ensembles["members"]]
+    return meta_features(outputs, prep.task, classes)
+
+
+def strongest_member(selection) -> str | None:
+    """The best single member of a selected blend or stack (leaderboard order), else None."""
+    if selection.recipe.name not in ENSEMBLES or not selection.ensembles.get("members"):
+        return None
+    return selection.ensembles["members"][0]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from groupwise._parallel import Executor
+from groupwise.estimators._crossfit import Blend, Stack
 from groupwise.estimators._output import predict_output
 from groupwise.evaluation._calibration import calibration_table, expected_calibration_error
 from groupwise.evaluation._gap import naive_vs_grouped_gap
@@ -22,7 +23,8 @@ from groupwise.evaluation._threshold import ThresholdChoice, choose_threshold
 from groupwise.model_selection import SplitPlan, naive_folds
 from groupwise.training._adjust import calibrate_selected
 from groupwise.training._config import TrainConfig
-from groupwise.training._cv import fit_recipe, run_cv
+from groupwise.training._cv import CVResult, fit_recipe, run_cv
+from groupwise.training._ensemble import ensemble_oof, stack_meta_features, strongest_member
 from groupwise.training._prepare import BASELINES, Prepared
 from groupwise.training._select import (
     Comparison,
@@ -85,6 +87,10 @@ class HoldoutResult:
     scheme: str = "holdout"
     method: str = ""
     outer: tuple[dict[str, Any], ...] = ()
+    #: a selected stack's out-of-sample meta-features of every table row (development rows
+    #: from the CV, holdout rows from the development fit): the final fit's meta-model is
+    #: fitted on them instead of on inner folds
+    final_meta: np.ndarray | None = dataclasses.field(default=None, repr=False)
 
     @property
     def predicted_positive_share(self) -> float | None:
@@ -231,8 +237,13 @@ def evaluate_holdout(
     threads = executor.threads
     with progress.stage("Holdout evaluation", total=3) as bar:
         dev, hold = prep.dev(plan), prep.holdout(plan)
-        model = fit_recipe(selection.recipe, dev.X, dev.y, threads, dev.keys)
+        meta = stack_meta_features(prep, selection)
+        model = fit_recipe(selection.recipe, dev.X, dev.y, threads, dev.keys, meta=meta)
         out = predict_output(model, hold.X, task, K)
+        if meta is not None:  # every row's meta-features, out of sample, for the final fit
+            final_meta = np.full((prep.table.n, meta.shape[1]), np.nan)
+            final_meta[dev.positions] = meta
+            final_meta[hold.positions] = model.member_features(hold.X)
         bar.advance()
         base_out, base_cv = {}, {}
         for name in BASELINES:
@@ -249,6 +260,8 @@ def evaluate_holdout(
         prep, plan.holdout, out, thresholds, base_out, base_cv, importance, config,
         selected=selection.selected, scheme="holdout",
     )  # fmt: skip
+    if meta is not None:
+        result = dataclasses.replace(result, final_meta=final_meta)
     emit("holdout", {"metrics": result.metrics, "unit": result.unit, "groups": result.groups, "scheme": "holdout", "method": result.method})  # fmt: skip
     return result
 
@@ -294,7 +307,8 @@ def evaluate_nested(
         point = choose_operating_point(prep, o, selection, config)
         dev, test = prep.dev(o), prep.holdout(o)
         with prog.stage("scoring the outer test part", total=1) as bar:
-            model = fit_recipe(selection.recipe, dev.X, dev.y, threads, dev.keys)
+            meta = stack_meta_features(prep, selection)
+            model = fit_recipe(selection.recipe, dev.X, dev.y, threads, dev.keys, meta=meta)
             out[o.holdout] = predict_output(model, test.X, task, K)
             thresholds[o.holdout] = point.value
             for name in BASELINES:
@@ -357,17 +371,31 @@ def naive_vs_grouped(
     executor: Executor,
     progress,
 ) -> dict[str, Any] | None:
-    """Row-level CV of the selected pipeline next to the grouped CV (grouped plans only)."""
+    """Row-level CV of the selected pipeline next to the grouped CV (grouped plans only).
+
+    For a selected blend or stack, its members are cross-validated on the row-level folds
+    and combined as in the comparison (a stack's meta-model cross-fitted over those folds),
+    so no stack is refitted with its own inner folds."""
     if plan.kind != "grouped" or not config.naive_cv:
         return None
     dev = prep.dev(plan)
     folds = naive_folds(dev.y, prep.task, config.folds, config.seed)
-    with progress.stage("Naive (row-level) CV", total=len(folds)) as bar:
-        naive = run_cv(
-            {selection.selected: selection.recipe}, dev.X, dev.y, folds, task=prep.task,
-            n_classes=prep.n_classes, pos=prep.pos, executor=executor, train_score=False,
-            progress=bar,
-        )[selection.selected]  # fmt: skip
+    plain = isinstance(selection.recipe.template, (Blend, Stack))  # not calibrated on top
+    members = list(selection.ensembles.get("members") or ()) if plain else []
+    recipes = {m: selection.results[m].recipe for m in members} or {
+        selection.selected: selection.recipe
+    }
+    with progress.stage("Naive (row-level) CV", total=len(folds) * len(recipes)) as bar:
+        runs = run_cv(
+            recipes, dev.X, dev.y, folds, task=prep.task, n_classes=prep.n_classes, pos=prep.pos,
+            executor=executor, train_score=False, progress=bar,
+        )  # fmt: skip
+    if members:
+        parts = [runs[m] for m in members]
+        oof = ensemble_oof(selection.recipe.name, prep, dev.y, parts)
+        naive = CVResult(selection.selected, selection.recipe, oof, parts[0].fold_of_row, [], 0.0)
+    else:
+        naive = runs[selection.selected]
     grouped = selection.result
     both = (grouped.fold_of_row >= 0) & (naive.fold_of_row >= 0)
     naive_cv = (
@@ -411,7 +439,11 @@ def learning_curve(
     executor: Executor,
     progress,
 ) -> pd.DataFrame | None:
-    """The selected pipeline refitted on shares of each training fold."""
+    """The selected pipeline refitted on shares of each training fold.
+
+    For a selected blend or stack, the curve is its strongest member's (the column
+    ``model`` says whose): refitting the ensemble, a stack with its inner folds, at every
+    point would cost a multiple of the members' fits for a diagnostic."""
     if not config.learning_curve:
         return None
     dev = prep.dev(plan)
@@ -421,12 +453,15 @@ def learning_curve(
     )  # fmt: skip
     if not fits:
         return None
+    whose = strongest_member(selection) or selection.selected
+    result = selection.results[whose]
     shared = (
-        selection.recipe, dev.X, dev.y, dev.keys, prep.task, prep.n_classes, prep.pos, point.value,
-        prep.metric,
+        result.recipe, dev.X, dev.y, dev.keys, prep.task, prep.n_classes, prep.pos,
+        point.value if whose == selection.selected else result.threshold, prep.metric,
     )  # fmt: skip
-    with progress.stage("Learning curve", total=len(fits)) as bar:
+    title = "Learning curve" if whose == selection.selected else f"Learning curve ({whose})"
+    with progress.stage(title, total=len(fits)) as bar:
         points = executor.map(
             _learning_point, [(*shared, f) for f in fits], on_done=lambda i, r: bar.advance()
         )
-    return learning_curve_table(points, selection.result.folds, prep.metric)
+    return learning_curve_table(points, result.folds, prep.metric).assign(model=whose)

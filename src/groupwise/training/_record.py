@@ -22,6 +22,7 @@ from groupwise.runs import RunMeta, RunRecord
 from groupwise.runs._env import git_commit
 from groupwise.training._config import TrainConfig
 from groupwise.training._cv import fit_recipe
+from groupwise.training._ensemble import stack_meta_features
 from groupwise.training._evaluate import HoldoutResult, OperatingPoint
 from groupwise.training._explain import Explanation
 from groupwise.training._prepare import Prepared
@@ -74,10 +75,24 @@ def model_checks(
     return dataclasses.replace(outcome, findings=findings)
 
 
-def finalize(prep: Prepared, selection: Selection, *, threads: int, progress):
-    """The selected pipeline refitted on every row with a target (the shipped model)."""
+def finalize(
+    prep: Prepared, plan: SplitPlan, selection: Selection, holdout: HoldoutResult, *, threads: int, progress
+):  # fmt: skip
+    """The selected pipeline refitted on every row with a target (the shipped model).
+
+    A stack's meta-model is fitted on every row's out-of-sample meta-features that the
+    evaluation already has (CV for development rows, the development fit for holdout
+    rows) instead of on new inner folds; its members are refitted on all rows."""
+    meta = holdout.final_meta
+    if meta is None and plan.nested and len(plan.dev) == prep.table.n:
+        dev_meta = stack_meta_features(prep, selection)
+        if dev_meta is not None:
+            meta = np.full((prep.table.n, dev_meta.shape[1]), np.nan)
+            meta[plan.dev] = dev_meta
     with progress.stage("Final fit on all rows", total=1) as bar:
-        model = fit_recipe(selection.recipe, prep.table.X, prep.table.y, threads, prep.keys)
+        model = fit_recipe(
+            selection.recipe, prep.table.X, prep.table.y, threads, prep.keys, meta=meta
+        )
         bar.advance()
     return model
 
