@@ -66,3 +66,40 @@ def test_without_the_extra_the_run_says_so_and_keeps_permutation_importance(tmp_
     # the background is kept, so predict --explain works once the extra is installed
     rows = run.schema.coerce(X.head(3), ValidationReport())
     assert run.explainer.explain(rows)[0].shape == (3, len(run.meta["features"]))
+
+
+def test_permutation_importance_ranks_columns_by_how_much_the_model_uses_them():
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    from groupwise.explain import permutation_importance_table
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(3000, 3)), columns=["strong", "weak", "unused"])
+    X["site"] = pd.Categorical(rng.choice(["a", "b"], size=len(X)))
+    y = (rng.random(len(X)) < 1 / (1 + np.exp(-(2.5 * X["strong"] + 0.5 * X["weak"])))).astype(int)
+
+    class OnNumbers(LogisticRegression):  # ignores "unused" and the categorical column
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)
+            return super().fit(X[["strong", "weak"]], y)
+
+        def predict_proba(self, X):
+            assert isinstance(X["site"].dtype, pd.CategoricalDtype)  # dtypes survive shuffling
+            return super().predict_proba(X[["strong", "weak"]])
+
+    table = permutation_importance_table(
+        OnNumbers().fit(X, y),
+        X,
+        y,
+        task="classification",
+        metric="roc_auc",
+        n_classes=2,
+        n_repeats=4,
+    ).set_index("feature")
+    assert list(table.index[:2]) == ["strong", "weak"]
+    assert table.loc["strong", "importance_mean"] > 5 * table.loc["weak", "importance_mean"] > 0
+    assert table.loc["weak", "importance_mean"] > 3 * table.loc["weak", "importance_std"]
+    assert table.loc[["unused", "site"], ["importance_mean", "importance_std"]].eq(0).all().all()
+    assert (table["rows_used"] == len(X)).all()
