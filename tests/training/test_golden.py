@@ -25,6 +25,13 @@ GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("GROUPWISE_UPDATE_GOLDEN") == "1"
 #: Keys whose values depend on the clock or the machine, not on the statistics.
 VOLATILE = {"fit_time", "fit_time_mean", "duration_s", "fit_time_sd", "timings"}
+#: Metrics at a decision threshold, on the nested/holdout rows. Every outer fold's
+#: threshold maximises F1 over its out-of-fold scores, and a last-digit difference in a
+#: tree model's probabilities between CPUs (float32 histograms) can move it to a
+#: neighbouring near-tie: these then move by a few rows (0.004-0.02 seen between an AMD
+#: and an Intel machine), while every ranking metric and the shipped threshold stay put.
+THRESHOLDED = {"accuracy", "balanced_accuracy", "f1", "precision", "recall"}
+THRESHOLDED_TOL = 0.03
 
 
 def _binary_grouped():
@@ -110,7 +117,10 @@ def _compare(got, want, path="") -> list[str]:
             for d in _compare(g, w, f"{path}[{i}]")
         ]
     if isinstance(want, float) and isinstance(got, (int, float)) and not isinstance(got, bool):
-        if math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-9):
+        parts = path.split("/")
+        scored = any(p in ("holdout", "holdout_metrics", "bootstrap_ci") for p in parts)
+        tol = THRESHOLDED_TOL if scored and THRESHOLDED & set(parts) else 1e-9
+        if math.isclose(got, want, rel_tol=1e-6, abs_tol=tol):
             return []
         return [f"{path}: {got!r} != golden {want!r}"]
     return [] if got == want else [f"{path}: {got!r} != golden {want!r}"]
