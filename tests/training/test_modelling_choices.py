@@ -180,6 +180,10 @@ def test_a_shipped_stack_reuses_the_out_of_fold_outputs_it_was_judged_on(tmp_pat
     assert final_fit.shape[0] == len(df) and np.isfinite(final_fit).all()
     members = run.metrics.ensembles()["members"]
     assert set(run.table("learning_curve")["model"]) == {members[0]}
+    assert (
+        f"Learning curve of {members[0]} (strongest member of the stack)"
+        in run.layout.report.read_text()
+    )
     assert run.metrics.naive_vs_grouped() is not None
     # the meta-model learned that way is the one the stack's own inner folds would learn
     shipped = Run(run.path).pipeline

@@ -36,6 +36,15 @@ def _binary_metric(name: str, score: np.ndarray, positive: np.ndarray) -> float:
     return ms.point([name])[name]
 
 
+def learning_curve_title(run, curve) -> str:
+    """The learning curve's title; for a blend or stack it names the member whose it is."""
+    selected = run.meta["selected_model"]["label"]
+    whose = curve["model"].iloc[0] if "model" in curve and len(curve) else selected
+    if whose == selected:
+        return "Learning curve"
+    return f"Learning curve of {whose} (strongest member of the {selected})"
+
+
 def draw_plots(run) -> list[str]:
     """Draw every plot that applies to ``run`` into its ``plots/``; returns the names drawn."""
     layout, metric, task = run.layout, run.metric, run.task
@@ -144,6 +153,6 @@ def draw_plots(run) -> list[str]:
         curve = run.table("learning_curve")
         attempt(
             "learning_curve",
-            lambda p: P.plot_learning_curve(curve, p, metric=metric, title="Learning curve"),
-        )
+            lambda p: P.plot_learning_curve(curve, p, metric=metric, title=learning_curve_title(run, curve)),
+        )  # fmt: skip
     return made

@@ -15,7 +15,7 @@ import pandas as pd
 
 from groupwise.evaluation._bootstrap import few_groups_warning
 from groupwise.io import read_json
-from groupwise.report._figures import PLOT_TITLES
+from groupwise.report._figures import PLOT_TITLES, learning_curve_title
 
 __all__ = ["summarize_run"]
 
@@ -58,6 +58,8 @@ def summarize_run(run, *, embed_images: bool = True) -> dict[str, Any]:
             else rel
         )
         title = PLOT_TITLES.get(name, name)
+        if name == "learning_curve":
+            title = learning_curve_title(run, run.table("learning_curve"))
         if run.scheme == "nested":
             title = title.replace("(holdout)", "(nested CV over all groups)")
         images.append({"name": name, "title": title, "src": src, "file": rel})
