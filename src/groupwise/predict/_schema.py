@@ -347,10 +347,13 @@ def _blank_as_missing(s: pd.Series) -> pd.Series:
     """Text that is empty or only spaces is a missing value (as an empty CSV cell is)."""
     if s.dtype != object and not pd.api.types.is_string_dtype(s.dtype):
         return s
-    values = s.to_numpy(dtype=object, na_value=None)
-    blank = np.fromiter(
-        (isinstance(v, str) and not v.strip() for v in values), dtype=bool, count=len(values)
-    )
+    if s.dtype != object:  # a string dtype: one vectorised pass
+        blank = s.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+    else:
+        values = s.to_numpy(dtype=object, na_value=None)
+        blank = np.fromiter(
+            (isinstance(v, str) and not v.strip() for v in values), dtype=bool, count=len(values)
+        )
     if not blank.any():
         return s
     return s.astype(object).mask(blank, None)
