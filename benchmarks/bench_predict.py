@@ -64,7 +64,7 @@ def make_input(n: int) -> Path:
 BASELINE = r"""
 import sys, json, pandas as pd
 from groupwise import load_run
-run = load_run("latest", sys.argv[1])
+run = load_run(sys.argv[4], sys.argv[1])
 model = run.pipeline
 df = pd.read_parquet(sys.argv[2])
 proba = model.predict_proba(df[run.schema.feature_names])
@@ -76,7 +76,7 @@ import sys, json, time, statistics, pandas as pd
 from threadpoolctl import threadpool_limits
 from groupwise import load_run
 from groupwise._parallel import available_cores
-run = load_run("latest", sys.argv[1])
+run = load_run(sys.argv[3], sys.argv[1])
 rows = pd.read_parquet(sys.argv[2]).iloc[:1000]
 X = rows[run.schema.feature_names]
 model = run.pipeline
@@ -93,14 +93,30 @@ print("RESULT " + json.dumps({"run_predict_s": ours, "pipeline_s": raw}))
 """
 
 
+def first_table_run() -> str | None:
+    """The newest bench_train run on its first table (the format ``make_input`` writes)."""
+    runs = sorted((MODELS / "runs").glob("*"), reverse=True) if (MODELS / "runs").exists() else []
+    for path in runs:
+        meta = path / "run_meta.json"
+        if meta.exists() and "cat1" in json.loads(meta.read_text()).get("features", []):
+            return path.name
+    return None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--quick", action="store_true", help="100k/200k rows, not recorded")
+    ap.add_argument(
+        "--repeats", type=int, default=5, help="alternating runs at the smaller size (medians)"
+    )
     args = ap.parse_args()
-    if not (MODELS / "registry" / "latest.txt").exists():
-        sys.exit("Run benchmarks/bench_train.py first: this benchmark scores with its run.")
+    run_id = first_table_run()
+    if run_id is None:
+        sys.exit(
+            "Run benchmarks/bench_train.py --tables first first: this benchmark scores with its run."
+        )
     sizes = (100_000, 200_000) if args.quick else (1_000_000, 5_000_000)
     rows, notes = [], []
     scripts = WORK / "scripts"
@@ -108,22 +124,30 @@ def main() -> None:
     (scripts / "baseline.py").write_text(BASELINE)
     (scripts / "latency.py").write_text(LATENCY)
     results = {}
+    import statistics
+
+    walls: dict[int, tuple[list[float], list[float]]] = {}
     for n in sizes:
         src = make_input(n)
         out = WORK / f"pred_{n}.parquet"
-        ours = h.run_process(
-            [
-                sys.executable,
-                "-m",
-                "groupwise",
-                "predict",
-                str(src),
-                "--out",
-                str(out),
-                "--models-dir",
-                str(MODELS),
-            ]
-        )
+        ours_cmd = [
+            sys.executable, "-m", "groupwise", "predict", str(src), "--out", str(out),
+            "--models-dir", str(MODELS), "--run", run_id,
+        ]  # fmt: skip
+        base_cmd = [
+            sys.executable, str(scripts / "baseline.py"), str(MODELS), str(src),
+            str(WORK / f"base_{n}.parquet"), run_id,
+        ]  # fmt: skip
+        pairs = [
+            (h.run_process(ours_cmd), h.run_process(base_cmd))
+            for _ in range(args.repeats if n == sizes[0] else 1)
+        ]
+        ok = [(o, b) for o, b in pairs if o["returncode"] == 0 and b["returncode"] == 0]
+        ours, base = pairs[-1]
+        if ok:  # the medians of the alternating runs, peak RSS of the last
+            walls[n] = ([o["wall_s"] for o, _ in ok], [b["wall_s"] for _, b in ok])
+            ours = {**ours, "wall_s": statistics.median(walls[n][0])}
+            base = {**base, "wall_s": statistics.median(walls[n][1])}
         if ours["returncode"] != 0:
             rows.append(
                 [f"{n:,}", "groupwise predict", "error", ours["stderr"].strip()[-120:], "", ""]
@@ -171,7 +195,13 @@ def main() -> None:
         notes.append(f"groupwise peak RSS from {sizes[0]:,} to {sizes[1]:,} rows: ×{growth:.2f} (goal: flat); "
                      f"the baseline grows ×{results[sizes[1]][1]['rss_peak'] / results[sizes[0]][1]['rss_peak']:.2f}.")  # fmt: skip
     lat = h.run_child(
-        [sys.executable, str(scripts / "latency.py"), str(MODELS), str(make_input(sizes[0]))]
+        [
+            sys.executable,
+            str(scripts / "latency.py"),
+            str(MODELS),
+            str(make_input(sizes[0])),
+            run_id,
+        ]
     )
     if "error" not in lat:
         r = lat["run_predict_s"] / lat["pipeline_s"]
@@ -188,19 +218,17 @@ def main() -> None:
         rows.append(
             ["1,000", "pipeline.predict_proba", f"{lat['pipeline_s'] * 1000:.1f} ms", "", "", ""]
         )
-    meta = json.loads(
-        (
-            MODELS
-            / "runs"
-            / (MODELS / "registry" / "latest.txt").read_text().strip()
-            / "run_meta.json"
-        ).read_text()
-    )
+    meta = json.loads((MODELS / "runs" / run_id / "run_meta.json").read_text())
+    for n, (o, b) in walls.items():
+        notes.append(
+            f"{n:,} rows: wall medians of {len(o)} alternating runs; groupwise "
+            f"{', '.join(f'{w:.2f}' for w in o)} s, baseline {', '.join(f'{w:.2f}' for w in b)} s."
+        )
     notes.append(
         f"Model: the bench_train run ({meta['selected_model']['label']}), {len(meta['features'])} features incl. 3 categoricals."
     )
     notes.append(
-        "groupwise predict: whole CLI process (imports, SHA-256 + skops load, validation pass, chunks of 100,000 rows, atomic write)."
+        "groupwise predict: whole CLI process (imports, SHA-256 + skops load, one pass that validates and scores each chunk of 100,000 rows as it is read, atomic write)."
     )
     notes.append("1,000-row latency: median of 30 warm calls in one process.")
     h.report(
