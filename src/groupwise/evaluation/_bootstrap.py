@@ -49,8 +49,11 @@ def bootstrap_weights(
     done = 0
     while done < n_resamples:
         b = min(chunk, n_resamples - done)
-        if groups is None:
-            W = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(np.float64)
+        if groups is None:  # counts of n draws with replacement (a multinomial, ~10x faster)
+            draws = rng.integers(0, n, size=(b, n), dtype=np.int32)
+            W = np.empty((b, n))
+            for i in range(b):
+                W[i] = np.bincount(draws[i], minlength=n)
         else:
             counts = rng.multinomial(G, np.full(G, 1.0 / G), size=b).astype(np.float64)
             W = counts[:, codes]
