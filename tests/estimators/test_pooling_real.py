@@ -169,8 +169,8 @@ def test_descriptors_can_come_from_a_table_indexed_by_the_key():
     np.testing.assert_allclose(
         m.predict(test[["compound", "species", "x"]]),
         by_cols.predict(test[["compound", "species", "x", "logp"]]),
-        rtol=1e-6,
-        atol=1e-6,
+        rtol=1e-4,  # the same fit reached through another input layout: optimiser-level
+        atol=1e-4,  # differences (3e-6 seen on one CPU), far below the predictions' scale
     )
 
 

@@ -125,6 +125,7 @@ def _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
     report = timed("audit", audit_table, prep, config, progress=progress, emit=emit)
     plan = timed("plan", plan_splits, prep.table, holdout=config.holdout, folds=config.folds, seed=config.seed, nested_below=config.nested_below)  # fmt: skip
     emit("plan", plan)
+    writers = _import_writers()  # while the workers fit the candidates
     comparison = timed("candidates", compare_candidates, prep, plan, config, emit=emit, **run)
     selection = timed("tuning", select_model, prep, plan, comparison, config, emit=emit, **run)
     selection, calibration = timed("calibration", calibrate_selected, prep, plan, selection, config)
@@ -145,6 +146,7 @@ def _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
         prep, report, plan, selection, point, holdout, gap, curve, checks, final, why,
         calibration=calibration, imbalance=imbalance,
     )  # fmt: skip
+    writers.join()
     written = _write(outcome, config, started, timings, time.perf_counter() - t0, progress)
     if config.track:
         from groupwise.tracking import track_run
@@ -154,6 +156,26 @@ def _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
             bar.advance()
         emit("tracked", tracked)
     return written
+
+
+def _import_writers():
+    """Import what writing the run needs (skops, matplotlib, the report) in a background
+    thread: about 1.5 s of imports that overlap the candidates' fits, during which this
+    process mostly waits for its workers. Failures are left for the writing to raise."""
+    import threading
+
+    def load() -> None:
+        try:
+            import matplotlib.backends.backend_agg  # noqa: F401
+            import skops.io  # noqa: F401
+
+            import groupwise.report  # noqa: F401
+        except Exception:  # the same import in _write reports it
+            pass
+
+    thread = threading.Thread(target=load, name="groupwise-import-writers", daemon=True)
+    thread.start()
+    return thread
 
 
 def audit_table(prep: Prepared, config: TrainConfig, *, progress, emit):
