@@ -150,3 +150,39 @@ def test_group_jackknife_interval_by_hand():
     assert got["ci_low"] == pytest.approx(est - half) and got["ci_high"] == pytest.approx(
         est + half
     )
+
+    # the training allowance for model variation: the same jackknife, variance × (1 + ratio)
+    wide = metric_intervals(ms, ["mae"], groups=g, test_train_ratio=1.25)["mae"]
+    assert wide["ci_high"] - est == pytest.approx(half * np.sqrt(2.25))
+    with pytest.raises(ValueError, match="test_train_ratio"):
+        metric_intervals(ms, ["mae"], groups=g, test_train_ratio=-1.0)
+
+
+def test_training_intervals_allow_for_the_variation_of_the_fitted_models(nested_run):
+    """Nested runs inflate the jackknife variance by 1 + Σ n_test/n_train over the outer
+    folds: the recorded interval is that much wider than the fixed-model one."""
+    from groupwise.evaluation import MetricSet
+    from groupwise.evaluation._intervals import metric_intervals
+
+    run, _ = nested_run
+    t = run.honest_predictions()
+    classes = run.classes
+    ms = MetricSet(
+        "classification", np.array([classes.index(v) for v in t["y_true"]]),
+        proba=t[[f"proba_{c}" for c in classes]].to_numpy(),
+        pred=np.array([classes.index(v) for v in t["prediction"]]), pos=run.positive_code,
+    )  # fmt: skip
+    metric = "pr_auc"
+    fixed = metric_intervals(ms, [metric], groups=t["batch"].to_numpy())[metric]
+    got = run.read_metrics("holdout_metrics")[metric]
+    assert got["estimate"] == pytest.approx(fixed["estimate"])
+    outer = run.read_metrics("evaluation")["outer"]
+    factor = 1 + sum(o["test_rows"] / o["train_rows"] for o in outer)
+    assert factor > 1.5
+    inside = [side for side in ("ci_low", "ci_high") if 0 < got[side] < 1]  # not clipped
+    assert inside
+    for side in inside:
+        assert abs(got[side] - got["estimate"]) == pytest.approx(
+            abs(fixed[side] - fixed["estimate"]) * np.sqrt(factor), rel=1e-9
+        )
+    assert f"variance × {factor:.2f}" in run.read_metrics("bootstrap_ci")["method"]

@@ -156,15 +156,22 @@ def _finish(
     *,
     selected: str,
     scheme: str,
+    test_train_ratio: float,
     outer: tuple[dict[str, Any], ...] = (),
 ) -> HoldoutResult:
-    """Intervals, baselines, improvement over the dummy, confusion and slices of scored rows."""
+    """Intervals, baselines, improvement over the dummy, confusion and slices of scored rows.
+
+    ``test_train_ratio``: Σ n_test / n_train over the models that scored the rows (the
+    intervals' allowance for how the fitted model varies with its training rows)."""
     table = prep.table
     y = table.y[positions]
     groups = table.group_values(positions)
     codes = _codes_at(prep, out, thresholds)
     ms = _metricset(prep, y, out, codes)
-    kw = dict(groups=groups, n_resamples=config.bootstrap, seed=config.seed)
+    kw = dict(
+        groups=groups, n_resamples=config.bootstrap, seed=config.seed,
+        test_train_ratio=test_train_ratio,
+    )  # fmt: skip
     metrics = metric_intervals(ms, metric_names(prep.task), **kw)
     baselines, improvement = {}, None
     for name, bout in base_out.items():
@@ -199,7 +206,7 @@ def _finish(
         metrics=metrics, unit="group" if groups is not None else "row", groups=n_groups, y=y, out=out,
         baselines=baselines, improvement=improvement, confusion=confusion, slices=slices,
         importance=importance, positions=positions, pred=codes, thresholds=thresholds, scheme=scheme,
-        method=interval_method(groups), outer=outer, _pos=prep.pos,
+        method=interval_method(groups, test_train_ratio), outer=outer, _pos=prep.pos,
     )  # fmt: skip
 
 
@@ -258,7 +265,7 @@ def evaluate_holdout(
     thresholds = None if point.threshold is None else np.full(hold.n, point.value)
     result = _finish(
         prep, plan.holdout, out, thresholds, base_out, base_cv, importance, config,
-        selected=selection.selected, scheme="holdout",
+        selected=selection.selected, scheme="holdout", test_train_ratio=hold.n / dev.n,
     )  # fmt: skip
     if meta is not None:
         result = dataclasses.replace(result, final_meta=final_meta)
@@ -356,6 +363,7 @@ def evaluate_nested(
         prep, positions, out[positions], thresholds[positions] if binary else None,
         {k: v[positions] for k, v in base_out.items() if np.isfinite(v[positions]).all()},
         {}, importance, config, selected="nested", scheme="nested", outer=tuple(outer),
+        test_train_ratio=sum(o["test_rows"] / o["train_rows"] for o in outer),
     )  # fmt: skip
     emit("holdout", {"metrics": result.metrics, "unit": result.unit, "groups": result.groups, "scheme": "nested", "method": result.method, "outer": outer})  # fmt: skip
     return result
