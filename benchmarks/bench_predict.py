@@ -153,15 +153,6 @@ def main() -> None:
                 [f"{n:,}", "groupwise predict", "error", ours["stderr"].strip()[-120:], "", ""]
             )
             continue
-        base = h.run_process(
-            [
-                sys.executable,
-                str(scripts / "baseline.py"),
-                str(MODELS),
-                str(src),
-                str(WORK / f"base_{n}.parquet"),
-            ]
-        )
         results[n] = (ours, base)
         ratio = (
             (n / ours["wall_s"]) / (n / base["wall_s"]) if base["returncode"] == 0 else float("nan")
