@@ -22,8 +22,10 @@ this script, from P(positive).
 - the limit: a hand-written script (``LIMIT_SCRIPT``) that, from the groupwise run's own
   files, refits the same pipelines on the same folds — every candidate that finished, the
   raced-out ones on their raced folds, every tuning trial's parameters, the development
-  fit and the final fit (of each member, for a selected blend or stack) — on 2 worker processes, with no audit, intervals, plots, report or
-  explanation. groupwise's wall over it is the cost of everything else.
+  fit and the final fit (of each member, for a selected blend or stack), and the five
+  refits behind the intervals' model-variation term — on 2 worker processes, with no
+  audit, interval arithmetic, plots, report or explanation. groupwise's wall over it is
+  the cost of everything else.
 
 With ``--repeats R`` the runs alternate (groupwise, PyCaret, groupwise, ...) and the table
 reports the medians.
@@ -231,6 +233,11 @@ else:
     finals = [(sel["candidate"] if sel["candidate"] in CANDIDATES else "linear", sel["params"])]
 for name, params in finals:
     work += [(name, params, dev, None), (name, params, np.arange(len(y)), None)]
+if (run.read_metrics("bootstrap_ci").get("model_variation") or {}).get("refits"):
+    # the intervals' refits: the selected pipeline (an ensemble's strongest member) on each
+    # fold's training part, scoring the holdout
+    hold = np.setdiff1d(np.arange(len(y)), dev)
+    work += [(finals[0][0], finals[0][1], tr, hold) for tr, _ in folds]
 work += [(b, {}, dev, None) for b in ("dummy", "linear")]
 def fit(name, params, tr, te):
     with threadpool_limits(1):

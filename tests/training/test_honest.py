@@ -159,8 +159,10 @@ def test_group_jackknife_interval_by_hand():
 
 
 def test_training_intervals_allow_for_the_variation_of_the_fitted_models(nested_run):
-    """Nested runs inflate the jackknife variance by 1 + Σ n_test/n_train over the outer
-    folds: the recorded interval is that much wider than the fixed-model one."""
+    """The recorded interval adds the metric's variance over refits on the inner folds to
+    the fixed-model jackknife: its half-width is t·sqrt(se² + v)."""
+    from scipy.stats import t as student_t
+
     from groupwise.evaluation import MetricSet
     from groupwise.evaluation._intervals import metric_intervals
 
@@ -172,17 +174,64 @@ def test_training_intervals_allow_for_the_variation_of_the_fitted_models(nested_
         proba=t[[f"proba_{c}" for c in classes]].to_numpy(),
         pred=np.array([classes.index(v) for v in t["prediction"]]), pos=run.positive_code,
     )  # fmt: skip
-    metric = "pr_auc"
-    fixed = metric_intervals(ms, [metric], groups=t["batch"].to_numpy())[metric]
-    got = run.read_metrics("holdout_metrics")[metric]
-    assert got["estimate"] == pytest.approx(fixed["estimate"])
+    doc = run.read_metrics("bootstrap_ci")
+    variation = doc["model_variation"]
     outer = run.read_metrics("evaluation")["outer"]
-    factor = 1 + sum(o["test_rows"] / o["train_rows"] for o in outer)
-    assert factor > 1.5
-    inside = [side for side in ("ci_low", "ci_high") if 0 < got[side] < 1]  # not clipped
-    assert inside
-    for side in inside:
-        assert abs(got[side] - got["estimate"]) == pytest.approx(
-            abs(fixed[side] - fixed["estimate"]) * np.sqrt(factor), rel=1e-9
-        )
-    assert f"variance × {factor:.2f}" in run.read_metrics("bootstrap_ci")["method"]
+    assert variation["refits"] == 5 * len(outer)  # five inner folds in every outer fold
+    assert "refits on the inner folds" in doc["method"]
+    G = t["batch"].nunique()
+    q = student_t.ppf(0.975, G - 1)
+    checked = 0
+    for metric in ("roc_auc", "pr_auc", "log_loss"):
+        fixed = metric_intervals(ms, [metric], groups=t["batch"].to_numpy())[metric]
+        got = run.read_metrics("holdout_metrics")[metric]
+        assert got["estimate"] == pytest.approx(fixed["estimate"])
+        se = (fixed["ci_high"] - fixed["ci_low"]) / (2 * q)
+        v = variation["variance"][metric]
+        assert v > 0
+        half = q * np.sqrt(se**2 + v)
+        for side, sign in (("ci_low", -1), ("ci_high", 1)):
+            clipped = metric != "log_loss" and not (0 < got[side] < 1 and 0 < fixed[side] < 1)
+            if not clipped:
+                assert got[side] == pytest.approx(got["estimate"] + sign * half, rel=1e-9)
+                checked += 1
+    assert checked >= 2  # log loss is never clipped
+
+
+def test_training_variation_refits_never_see_the_rows_they_score():
+    """Every refit behind the allowance is fitted on an inner fold's training part of its
+    outer fold and scores that outer fold's test part only."""
+    from groupwise.training._evaluate import training_variation
+
+    df = grouped_table(seed=2, n_samples=400, **FEW)
+    table = TableSpec(target="y", group_col="batch").resolve(df)
+    plan = plan_splits(table, folds=5, seed=0)
+    assert plan.nested
+    seen = []
+
+    class Spy:
+        threads = 1
+
+        def workers(self, n):
+            return 1
+
+        def map(self, fn, tasks, on_done=None):
+            for _recipe, _X, _y, tr, te, *_ in tasks:
+                seen.append((set(tr), set(te)))
+            return [{"fold": t[6], "out": np.full((len(t[4]), 2), 0.5)} for t in tasks]
+
+    class Prep:
+        pass
+
+    prep = Prep()
+    prep.table, prep.task, prep.n_classes, prep.pos = table, "classification", 2, table.pos
+    from types import SimpleNamespace
+
+    spy = SimpleNamespace(name="spy", takes_keys=False)
+    units = [(o, spy) for o in plan.outer]
+    positions = plan.evaluated()
+    out = training_variation(prep, units, positions, np.full(len(positions), 0.5), executor=Spy())
+    assert out is not None and len(seen) == 5 * len(plan.outer)
+    for (tr, te), (o, _) in zip(seen, [u for u in units for _ in range(5)], strict=True):
+        assert te == set(o.holdout) and not (tr & te) and tr <= set(o.dev)
+    assert out.variance["roc_auc"] == 0.0  # identical scorings do not vary

@@ -9,19 +9,23 @@ value is one row of the weight matrix the metrics already evaluate, so the cost 
 vectorised pass. Without groups (rows independent) the percentile bootstrap stays.
 
 The jackknife treats the models that scored the rows as fixed. When the number being
-estimated is how a model *refitted on all rows* does on new groups, the variation of the
-fitted model with its training sample adds to the error; it is shared by every fold's
-model, so no resampling of the scored rows can see it. Training evaluations therefore
-pass ``test_train_ratio`` = Σ over the fitted models of n_test / n_train and the
-variance is multiplied by 1 + that ratio (the corrected resampled variance of Nadeau and
-Bengio, 2003): 1.25 for a 20% holdout, 2.25 for five outer folds. A fixed model scored on
-labelled data (``groupwise evaluate``, monitoring) passes 0.
+estimated is how a model *refitted on all rows* does on new groups, that model's own
+variation with its training sample adds to the error, and it is shared by every fold's
+model, so no resampling of the scored rows can see it. Training evaluations measure it:
+``train_variance`` (per metric) is the delete-a-fold jackknife variance of the metric over
+refits of the selected pipeline on the inner folds' training parts, all scoring the same
+evaluated rows (see ``groupwise.training._evaluate``), and it is added to the
+jackknife's variance. Where that cannot be measured (time-ordered folds, whose training
+windows are nested rather than delete-one-block), ``test_train_ratio`` = Σ n_test /
+n_train over the fitted models multiplies the variance by 1 + that ratio instead (the
+corrected resampled variance of Nadeau and Bengio, 2003). A fixed model scored on
+labelled data (``groupwise evaluate``, monitoring) passes neither.
 ``benchmarks/bench_honesty.py`` measures the coverage at 5, 10, 20 and 50 groups.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -44,12 +48,17 @@ BOUNDED = {
 }
 
 
-def interval_method(groups, test_train_ratio: float = 0.0) -> str:
+def interval_method(groups, test_train_ratio: float = 0.0, refits: int = 0) -> str:
     """One line naming the interval method used for these groups (or rows)."""
     if groups is None:
         return "percentile bootstrap over rows"
     method = "delete-one-group jackknife, Student t interval on G − 1 degrees of freedom"
-    if test_train_ratio > 0:
+    if refits:
+        method += (
+            f", plus the variance of the metric over {refits} refits on the inner folds' "
+            "training parts (how the fitted model varies with its training rows)"
+        )
+    elif test_train_ratio > 0:
         method += (
             f", variance × {1 + test_train_ratio:.2f} (1 + Σ n_test/n_train) for the variation "
             "of the fitted models with their training rows"
@@ -63,7 +72,11 @@ def _codes(groups) -> tuple[np.ndarray, int]:
 
 
 def _jackknife(
-    values: dict[str, np.ndarray], point: dict[str, float], level: float, inflation: float = 1.0
+    values: dict[str, np.ndarray],
+    point: dict[str, float],
+    level: float,
+    inflation: float = 1.0,
+    extra: Mapping[str, float] | None = None,
 ):
     from scipy.stats import t as student_t
 
@@ -76,7 +89,8 @@ def _jackknife(
             out[k] = {"estimate": est, "ci_low": float("nan"), "ci_high": float("nan")}
             continue
         pseudo = G * est - (G - 1) * loo[ok]
-        se = float(np.std(pseudo, ddof=1) / np.sqrt(G)) * np.sqrt(inflation)
+        var = float(np.var(pseudo, ddof=1) / G) * inflation + (extra or {}).get(k, 0.0)
+        se = float(np.sqrt(var))
         half = float(student_t.ppf(0.5 + level / 2, G - 1)) * se
         lo, hi = est - half, est + half
         if k in BOUNDED:
@@ -98,16 +112,17 @@ def metric_intervals(
     n_resamples: int = 2000,
     seed: int = 0,
     test_train_ratio: float = 0.0,
+    train_variance: Mapping[str, float] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """``{name: {"estimate", "ci_low", "ci_high"}}``: a group jackknife-t with groups (its
-    variance × ``1 + test_train_ratio``, see the module notes), a percentile row
-    bootstrap without."""
+    """``{name: {"estimate", "ci_low", "ci_high"}}``: a group jackknife-t with groups (plus
+    ``train_variance[name]``, or × ``1 + test_train_ratio``; see the module notes), a
+    percentile row bootstrap without."""
     if groups is None:
         return bootstrap_ci(metrics, names, n_resamples=n_resamples, level=level, seed=seed)
     codes, G = _codes(groups)
     point = metrics.point(names)
     loo = metrics.evaluate(names, _leave_one_out_weights(codes, G))
-    return _jackknife(loo, point, level, _inflation(test_train_ratio))
+    return _jackknife(loo, point, level, _inflation(test_train_ratio), train_variance)
 
 
 def _inflation(test_train_ratio: float) -> float:
@@ -126,8 +141,10 @@ def paired_interval(
     n_resamples: int = 2000,
     seed: int = 0,
     test_train_ratio: float = 0.0,
+    train_variance: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
-    """Interval of ``metric(a) − metric(b)`` on the same rows (same resamples / leave-outs)."""
+    """Interval of ``metric(a) − metric(b)`` on the same rows (same resamples / leave-outs);
+    ``train_variance[name]`` (of ``a``'s model) is added as in :func:`metric_intervals`."""
     if a.n != b.n:
         raise ValueError("a paired interval needs predictions for the same rows")
     if groups is None:
@@ -138,5 +155,6 @@ def paired_interval(
     W = _leave_one_out_weights(codes, G)
     diff = a.evaluate([name], W)[name] - b.evaluate([name], W)[name]
     est = a.point([name])[name] - b.point([name])[name]
-    out = _jackknife({"d": diff}, {"d": est}, level, _inflation(test_train_ratio))["d"]
+    extra = {"d": (train_variance or {}).get(name, 0.0)}
+    out = _jackknife({"d": diff}, {"d": est}, level, _inflation(test_train_ratio), extra)["d"]
     return {"estimate": float(est), "ci_low": out["ci_low"], "ci_high": out["ci_high"]}

@@ -4,7 +4,7 @@ and the learning curve. Each is a function from earlier stage results to a froze
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ from groupwise.evaluation._threshold import ThresholdChoice, choose_threshold
 from groupwise.model_selection import SplitPlan, naive_folds
 from groupwise.training._adjust import calibrate_selected
 from groupwise.training._config import TrainConfig
-from groupwise.training._cv import CVResult, fit_recipe, run_cv
+from groupwise.training._cv import CVResult, Recipe, _fit_fold, fit_recipe, run_cv
 from groupwise.training._ensemble import ensemble_oof, stack_meta_features, strongest_member
 from groupwise.training._prepare import BASELINES, Prepared
 from groupwise.training._select import (
@@ -87,6 +87,9 @@ class HoldoutResult:
     scheme: str = "holdout"
     method: str = ""
     outer: tuple[dict[str, Any], ...] = ()
+    #: how each metric varies with the training rows (added to the intervals' variance):
+    #: ``{"variance": {metric: v}, "refits": n, "pipelines": [...]}``, None when not measured
+    variation: dict[str, Any] | None = None
     #: a selected stack's out-of-sample meta-features of every table row (development rows
     #: from the CV, holdout rows from the development fit): the final fit's meta-model is
     #: fitted on them instead of on inner folds
@@ -157,21 +160,24 @@ def _finish(
     selected: str,
     scheme: str,
     test_train_ratio: float,
+    variation: TrainingVariation | None = None,
     outer: tuple[dict[str, Any], ...] = (),
 ) -> HoldoutResult:
     """Intervals, baselines, improvement over the dummy, confusion and slices of scored rows.
 
-    ``test_train_ratio``: Σ n_test / n_train over the models that scored the rows (the
-    intervals' allowance for how the fitted model varies with its training rows)."""
+    The intervals allow for how the fitted model varies with its training rows: by
+    ``variation`` (measured by refits) when there is one, else by ``test_train_ratio``
+    (Σ n_test / n_train over the models that scored the rows)."""
     table = prep.table
     y = table.y[positions]
     groups = table.group_values(positions)
     codes = _codes_at(prep, out, thresholds)
     ms = _metricset(prep, y, out, codes)
-    kw = dict(
-        groups=groups, n_resamples=config.bootstrap, seed=config.seed,
-        test_train_ratio=test_train_ratio,
-    )  # fmt: skip
+    if variation is not None:
+        allowance = dict(train_variance=variation.variance)
+    else:
+        allowance = dict(test_train_ratio=test_train_ratio)
+    kw = dict(groups=groups, n_resamples=config.bootstrap, seed=config.seed, **allowance)
     metrics = metric_intervals(ms, metric_names(prep.task), **kw)
     baselines, improvement = {}, None
     for name, bout in base_out.items():
@@ -206,8 +212,87 @@ def _finish(
         metrics=metrics, unit="group" if groups is not None else "row", groups=n_groups, y=y, out=out,
         baselines=baselines, improvement=improvement, confusion=confusion, slices=slices,
         importance=importance, positions=positions, pred=codes, thresholds=thresholds, scheme=scheme,
-        method=interval_method(groups, test_train_ratio), outer=outer, _pos=prep.pos,
+        method=interval_method(
+            groups, test_train_ratio, variation.refits if variation is not None else 0
+        ),
+        outer=outer, _pos=prep.pos,
+        variation=None if variation is None else {
+            "variance": variation.variance, "refits": variation.refits,
+            "pipelines": list(variation.recipes),
+        },
     )  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingVariation:
+    """How much each metric varies with the training rows of the model that scored them."""
+
+    variance: dict[str, float]
+    refits: int
+    recipes: tuple[str, ...]
+
+
+def _variation_recipe(selection: Selection) -> Recipe:
+    """The pipeline whose refits measure the variation: the selected one, or for a blend
+    or stack its strongest member (an ensemble refitted per fold would redo its own
+    inner folds)."""
+    member = strongest_member(selection)
+    return selection.results[member].recipe if member is not None else selection.recipe
+
+
+def training_variation(
+    prep: Prepared,
+    units: Sequence[tuple[SplitPlan, Recipe]],
+    positions: np.ndarray,
+    thresholds: np.ndarray | None,
+    *,
+    executor: Executor,
+    progress=None,
+) -> TrainingVariation | None:
+    """The delete-a-fold jackknife variance of every metric over refits of the scoring
+    pipeline on its inner folds' training parts.
+
+    ``units``: (plan, recipe) per model that scored rows — the holdout plan, or every
+    outer fold — whose ``dev`` and inner ``folds`` the refits use and whose ``holdout``
+    they score. No refit sees the rows it scores, so the J refits give J honest scorings
+    of the same evaluated rows; the spread of a metric over them, scaled by (J − 1)/J,
+    estimates how it varies when the model is fitted on a different sample of the
+    training rows. None for time-ordered folds (training windows are nested, not
+    delete-one-block), without groups (rows get a bootstrap) or when a refit fails."""
+    if prep.table.time_col or not prep.table.group_col or not units:
+        return None
+    J = min(len(plan.folds) for plan, _ in units)
+    if J < 2:
+        return None
+    table, task, K = prep.table, prep.task, prep.n_classes
+    keys = table.group_values()
+    tasks = [
+        (recipe, table.X, table.y, plan.dev[plan.folds[j][0]], plan.holdout, K, j, False,
+         None if keys is None or not recipe.takes_keys else keys)
+        for plan, recipe in units for j in range(J)
+    ]  # fmt: skip
+    if progress is None:
+        fitted = executor.map(_fit_fold, tasks)
+    else:
+        with progress.stage("Model variation: refits on the inner folds", total=len(tasks)) as bar:
+            fitted = executor.map(_fit_fold, tasks, on_done=lambda i, r: bar.advance())
+    if any("error" in f for f in fitted):
+        return None
+    where = np.full(table.n, -1)
+    where[positions] = np.arange(len(positions))
+    shape = (len(positions), K) if task == "classification" else (len(positions),)
+    outs = [np.full(shape, np.nan) for _ in range(J)]
+    for (_, _, _, _, scored, *_), f in zip(tasks, fitted, strict=True):
+        outs[f["fold"]][where[scored]] = f["out"]
+    y = table.y[positions]
+    names = metric_names(task)
+    values = [_metricset(prep, y, o, _codes_at(prep, o, thresholds)).point(names) for o in outs]
+    variance = {}
+    for m in names:
+        th = np.array([v[m] for v in values], dtype=float)
+        if np.all(np.isfinite(th)):
+            variance[m] = float((J - 1) / J * np.sum((th - th.mean()) ** 2))
+    return TrainingVariation(variance, len(tasks), tuple(sorted({r.name for _, r in units})))
 
 
 def _importance(model, X, y, prep: Prepared, config: TrainConfig, threads: int):
@@ -263,9 +348,14 @@ def evaluate_holdout(
         importance = _importance(model, hold.X, hold.y, prep, config, threads)
         bar.advance()
     thresholds = None if point.threshold is None else np.full(hold.n, point.value)
+    variation = training_variation(
+        prep, [(plan, _variation_recipe(selection))], plan.holdout, thresholds,
+        executor=executor, progress=progress,
+    )  # fmt: skip
     result = _finish(
         prep, plan.holdout, out, thresholds, base_out, base_cv, importance, config,
         selected=selection.selected, scheme="holdout", test_train_ratio=hold.n / dev.n,
+        variation=variation,
     )  # fmt: skip
     if meta is not None:
         result = dataclasses.replace(result, final_meta=final_meta)
@@ -300,7 +390,7 @@ def evaluate_nested(
     out = np.full((n, K), np.nan) if task == "classification" else np.full(n, np.nan)
     thresholds = np.full(n, np.nan)
     base_out = {name: out.copy() for name in BASELINES}
-    importances, outer = [], []
+    importances, outer, units = [], [], []
     quiet = lambda name, payload: None  # noqa: E731 - outer folds print no leaderboards
     for i, o in enumerate(plan.outer):
         prog = _Prefixed(progress, f"Outer fold {i + 1}/{len(plan.outer)}: ")
@@ -313,6 +403,7 @@ def evaluate_nested(
         selection, _ = calibrate_selected(prep, o, selection, config)
         point = choose_operating_point(prep, o, selection, config)
         dev, test = prep.dev(o), prep.holdout(o)
+        units.append((o, _variation_recipe(selection)))
         with prog.stage("scoring the outer test part", total=1) as bar:
             meta = stack_meta_features(prep, selection)
             model = fit_recipe(selection.recipe, dev.X, dev.y, threads, dev.keys, meta=meta)
@@ -359,11 +450,16 @@ def evaluate_nested(
             .reset_index(drop=True)
         )
     binary = task == "classification" and K == 2
+    variation = training_variation(
+        prep, units, positions, thresholds[positions] if binary else None,
+        executor=executor, progress=progress,
+    )  # fmt: skip
     result = _finish(
         prep, positions, out[positions], thresholds[positions] if binary else None,
         {k: v[positions] for k, v in base_out.items() if np.isfinite(v[positions]).all()},
         {}, importance, config, selected="nested", scheme="nested", outer=tuple(outer),
         test_train_ratio=sum(o["test_rows"] / o["train_rows"] for o in outer),
+        variation=variation,
     )  # fmt: skip
     emit("holdout", {"metrics": result.metrics, "unit": result.unit, "groups": result.groups, "scheme": "nested", "method": result.method, "outer": outer})  # fmt: skip
     return result

@@ -206,6 +206,7 @@ def _documents(o: Outcome, config: TrainConfig) -> dict[str, Any]:
             "note": _interval_note(h),
             "groups": h.groups,
             "metrics": h.metrics,
+            "model_variation": h.variation,
         },
         "evaluation": {
             "scheme": h.scheme,
