@@ -76,6 +76,7 @@ def test_nested_run_scores_every_group_once_and_says_so(nested_run):
     assert "nested cross-validation" in card and "never saw" in card
     html = (run.path / "report.html").read_text()
     assert "nested" in html and "jackknife" in html
+    assert "(holdout" not in html  # no section or plot caption speaks of a holdout
 
 
 def test_cv_threshold_metrics_are_at_the_shipped_threshold(nested_run):

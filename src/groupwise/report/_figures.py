@@ -76,7 +76,7 @@ def draw_plots(run) -> list[str]:
         K = len(classes)
         matrix = np.zeros((K, K), dtype=int)
         np.add.at(matrix, (y, pred), 1)
-        title = "Confusion matrix (holdout"
+        title = f"Confusion matrix ({where}"
         title += (
             f", threshold {run.threshold:.3g})"
             if run.threshold is not None
@@ -87,9 +87,9 @@ def draw_plots(run) -> list[str]:
             pos = run.positive_code
             score = hold["score"].to_numpy(dtype=float)
             positive = y == pos
-            curves = {"holdout": (score, positive)}
-            aucs = {"holdout": _binary_metric("roc_auc", score, positive)}
-            aps = {"holdout": _binary_metric("pr_auc", score, positive)}
+            curves = {where: (score, positive)}
+            aucs = {where: _binary_metric("roc_auc", score, positive)}
+            aps = {where: _binary_metric("pr_auc", score, positive)}
         else:
             curves, aucs, aps = {}, {}, {}
             for k, lab in enumerate(labels):
@@ -97,7 +97,7 @@ def draw_plots(run) -> list[str]:
                 curves[lab] = (s, y == k)
                 aucs[lab] = _binary_metric("roc_auc", s, y == k)
                 aps[lab] = _binary_metric("pr_auc", s, y == k)
-        attempt("roc", lambda p: P.plot_roc(curves, p, title="ROC curve (holdout)", aucs=aucs))
+        attempt("roc", lambda p: P.plot_roc(curves, p, title=f"ROC curve ({where})", aucs=aucs))
         attempt(
             "pr", lambda p: P.plot_pr(curves, p, title=f"Precision–recall curve ({where})", aps=aps)
         )
@@ -121,7 +121,7 @@ def draw_plots(run) -> list[str]:
             attempt(
                 "importance",
                 lambda p: P.plot_importance(
-                    importance, p, title="Permutation importance (holdout)"
+                    importance, p, title=f"Permutation importance ({where})"
                 ),
             )
     shap = run.metrics.shap()
