@@ -48,10 +48,8 @@ def scenario(task: str, G: int, rep: int) -> dict:
 
 
 def truth(run, cfg: dict, rep: int) -> dict:
-    import numpy as np
 
     from groupwise.datasets import generate_dataset
-    from groupwise.evaluation import MetricSet
 
     fresh = {
         **cfg,
@@ -61,16 +59,26 @@ def truth(run, cfg: dict, rep: int) -> dict:
     }
     X, y, _ = generate_dataset(**fresh)
     X["batch"] = "F" + X["batch"].astype(str)
-    pred = run.predict(X)
+    ms, names = scored(run, y, run.predict(X))
+    return ms.point(names)
+
+
+def scored(run, y, pred):
+    """The MetricSet of a prediction frame (``run.predict`` columns) against labels ``y``,
+    and the metrics the study reads from it."""
+    import numpy as np
+
+    from groupwise.evaluation import MetricSet
+
     if run.task == "classification":
         classes = run.classes
         codes = np.array([classes.index(v) for v in y])
         proba = pred[[f"proba_{c}" for c in classes]].to_numpy()
         labels = np.array([classes.index(v) for v in pred["prediction"]])
         ms = MetricSet("classification", codes, proba=proba, pred=labels, pos=run.positive_code)
-        return ms.point(["roc_auc", "pr_auc", "balanced_accuracy"])
+        return ms, ["roc_auc", "pr_auc", "balanced_accuracy"]
     ms = MetricSet("regression", np.asarray(y, dtype=float), pred=pred["prediction"].to_numpy())
-    return ms.point(["mae", "r2"])
+    return ms, ["mae", "r2"]
 
 
 def replicate(task: str, G: int, rep: int, nested_below: int | None = None) -> dict:
@@ -122,25 +130,11 @@ def replicate(task: str, G: int, rep: int, nested_below: int | None = None) -> d
 def fixed_model_intervals(run) -> dict:
     """The same fit's intervals with the scoring models treated as fixed (the jackknife-t
     without the allowance for model variation): the "before" of the coverage study."""
-    import numpy as np
-
-    from groupwise.evaluation import MetricSet
     from groupwise.evaluation._intervals import metric_intervals
 
     t = run.honest_predictions()
-    if run.task == "classification":
-        classes = run.classes
-        codes = np.array([classes.index(v) for v in t["y_true"]])
-        proba = t[[f"proba_{c}" for c in classes]].to_numpy()
-        labels = np.array([classes.index(v) for v in t["prediction"]])
-        ms = MetricSet("classification", codes, proba=proba, pred=labels, pos=run.positive_code)
-        names = ["roc_auc", "pr_auc", "balanced_accuracy"]
-    else:
-        ms = MetricSet(
-            "regression", t["y_true"].to_numpy(dtype=float), pred=t["prediction"].to_numpy()
-        )
-        names = ["mae", "r2"]
-    return metric_intervals(ms, names, groups=t["batch"].to_numpy(), test_train_ratio=0.0)
+    ms, names = scored(run, t["y_true"], t)
+    return metric_intervals(ms, names, groups=t["batch"].to_numpy())
 
 
 CACHE = h.WORK / "honesty_rows.jsonl"
