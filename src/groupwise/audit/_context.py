@@ -14,7 +14,7 @@ import pandas as pd
 
 from groupwise.spec import ResolvedTable
 
-__all__ = ["AuditContext"]
+__all__ = ["AuditContext", "integer_valued"]
 
 
 class AuditContext:
@@ -143,20 +143,49 @@ class AuditContext:
 
     # --------------------------------------------------------------- row hashes
     def row_hash(self, columns: list[str], *, rows: str = "all") -> np.ndarray:
-        """64-bit hash per row over ``columns`` (``rows="all"`` or ``"train"``)."""
+        """64-bit key per row over ``columns`` (``rows="all"`` or ``"train"``): rows that
+        agree on every column share a key; any other two rows share one with probability
+        about 2⁻⁶⁴.
+
+        The key is refined column by column, most distinct column first, and each further
+        column is hashed only on the rows that still have a twin: on a table where most rows
+        are unique after a column or two, the rest is hashed on a handful of rows. A row's
+        key is therefore fixed once it is unique — a key, not a hash of the whole row."""
         key = f"hash:{rows}:{'|'.join(columns)}"
-        if key not in self.cache:
-            # each column is hashed once per row set (strings are the slow part) and the
-            # column hashes are mixed per key: checks ask for several overlapping keys
-            frame = self.df if rows == "all" else self.frame
-            h = np.zeros(len(frame), dtype=np.uint64)
-            for c in columns:
-                ck = f"colhash:{rows}:{c}"
-                if ck not in self.cache:
-                    self.cache[ck] = pd.util.hash_pandas_object(frame[c], index=False).to_numpy()
-                h = (h * np.uint64(0x100000001B3)) ^ self.cache[ck]
+        if key in self.cache:
+            return self.cache[key]
+        frame = self.df if rows == "all" else self.frame
+        n = len(frame)
+        if not columns or n == 0:
+            h = np.zeros(n, dtype=np.uint64)
             self.cache[key] = h
-        return self.cache[key]
+            return h
+        order = sorted(columns, key=lambda c: -self._distinct_in_probe(c))
+        h = self._column_hash(order[0], rows)
+        twins = np.flatnonzero(pd.Series(h).duplicated(keep=False).to_numpy())
+        for c in order[1:]:
+            if len(twins) == 0:
+                break
+            part = frame[c].iloc[twins]
+            mixed = (h[twins] * np.uint64(0x100000001B3)) ^ _hash_values(part)
+            h[twins] = mixed
+            twins = twins[pd.Series(mixed).duplicated(keep=False).to_numpy()]
+        self.cache[key] = h
+        return h
+
+    def _column_hash(self, column: str, rows: str) -> np.ndarray:
+        """Hash of every value of one column (a fresh array); computed once on all rows."""
+        ck = f"colhash:{column}"
+        if ck not in self.cache:
+            self.cache[ck] = _hash_values(self.df[column])
+        full = self.cache[ck]
+        if rows == "all" or self.has_target.all():
+            return full.copy()
+        return full[self.has_target]  # ``frame`` is ``df`` without the rows lacking a target
+
+    def _distinct_in_probe(self, column: str) -> int:
+        """Distinct values of a column in its first 2,000 rows (orders the refinement)."""
+        return int(self.df[column].iloc[:2000].nunique(dropna=False))
 
     def chance_pairs(self, columns: list[str], *, rows: str = "all", also=()) -> float:
         """How many pairs of rows would agree on all ``columns`` by chance.
@@ -262,6 +291,23 @@ def _eta2_perm(g, y, rng, n_perm):
     stat = _eta2_codes(g, y, n_g)
     perm = np.array([_eta2_codes(g, rng.permutation(y), n_g) for _ in range(n_perm)])
     return stat, perm
+
+
+def integer_valued(x: np.ndarray) -> bool:
+    """True when every value of ``x`` (float, no NaN) is a whole number; non-empty only.
+
+    A measurement with decimals is rejected on its first values, before the whole column
+    is looked at."""
+    if len(x) == 0:
+        return False
+    head = x[:1024]
+    if not np.all(np.mod(head, 1) == 0):
+        return False
+    return bool(np.all(np.mod(x, 1) == 0))
+
+
+def _hash_values(s: pd.Series) -> np.ndarray:
+    return pd.util.hash_pandas_object(s, index=False).to_numpy()
 
 
 def colliding_pairs(keys: np.ndarray) -> int:

@@ -7,6 +7,7 @@ import pandas as pd
 
 from groupwise._stats import group_variance_explained
 from groupwise.audit._base import Check, NotApplicable
+from groupwise.audit._context import integer_valued
 
 __all__ = [
     "BatchEffectStrength",
@@ -225,8 +226,8 @@ def _is_code_like(s: pd.Series) -> bool:
     if pd.api.types.is_bool_dtype(dt) or pd.api.types.is_datetime64_any_dtype(dt):
         return False
     if pd.api.types.is_float_dtype(dt):
-        x = s.dropna().to_numpy(dtype=np.float64)
-        return len(x) > 0 and bool(np.all(np.mod(x, 1) == 0))
+        x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        return integer_valued(x[~np.isnan(x)])
     return True
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 from groupwise._dates import parse_dates
 from groupwise._stats import rank_auc
 from groupwise.audit._base import Check, NotApplicable
-from groupwise.audit._context import beyond_chance, colliding_pairs
+from groupwise.audit._context import beyond_chance, colliding_pairs, integer_valued
 from groupwise.audit._data import _text_sample
 from groupwise.exceptions import DataError
 
@@ -47,30 +47,57 @@ def _feature_codes(s: pd.Series, kind: str) -> np.ndarray:
         ok = ~np.isnan(x)
         codes = np.zeros(len(x), dtype=np.int64)
         if ok.any():
-            uniq = np.unique(x[ok])
-            if len(uniq) <= _N_BINS:
-                codes[ok] = np.searchsorted(uniq, x[ok]) + 1
+            present = x[ok]
+            ordered = np.sort(present)  # one sort serves the distinct values and the quantiles
+            new_value = np.empty(len(ordered), dtype=bool)
+            new_value[0] = True
+            np.not_equal(ordered[1:], ordered[:-1], out=new_value[1:])
+            if np.count_nonzero(new_value) <= _N_BINS:
+                codes[ok] = np.searchsorted(ordered[new_value], present) + 1
             else:
-                edges = np.unique(np.quantile(x[ok], np.linspace(0, 1, _N_BINS + 1)[1:-1]))
-                codes[ok] = np.searchsorted(edges, x[ok], side="right") + 1
+                inner = np.linspace(0, 1, _N_BINS + 1)[1:-1]
+                edges = np.unique(np.quantile(ordered, inner))
+                codes[ok] = np.searchsorted(edges, present, side="right") + 1
         return codes
     codes, _ = pd.factorize(s, use_na_sentinel=True)
     return codes.astype(np.int64) + 1  # NaN (-1) → 0
 
 
-def _oof_code_means(
-    codes: np.ndarray, t: np.ndarray, folds, B: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold mean of ``t`` per code, smoothed to the fold's prior (m-estimate, m = 1);
-    returns the predictions and the mask of rows that were tested."""
+def _oof_cells(codes: np.ndarray, folds, B: int) -> np.ndarray:
+    """Cell of every row: ``fold · B + code`` for the fold that tests it, -1 if untested.
+
+    Out of fold, a row's prediction depends only on its cell, so statistics over rows
+    become statistics over at most ``folds · B`` cells."""
+    cell = np.full(len(codes), -1, dtype=np.int64)
+    for f, (_, te) in enumerate(folds):
+        cell[te] = f * B + codes[te]
+    return cell
+
+
+def _cell_means(codes: np.ndarray, t: np.ndarray, folds, B: int) -> np.ndarray:
+    """Per cell, the in-fold mean of ``t`` for the cell's code, smoothed to the fold's
+    prior (m-estimate, m = 1)."""
     m = 1.0
-    pred = np.full(len(t), np.nan)
-    for tr, te in folds:
+    out = np.empty(len(folds) * B)
+    for f, (tr, _) in enumerate(folds):
         prior = t[tr].mean()
         counts = np.bincount(codes[tr], minlength=B)
         sums = np.bincount(codes[tr], weights=t[tr], minlength=B)
-        pred[te] = ((sums + m * prior) / (counts + m))[codes[te]]
-    return pred, ~np.isnan(pred)
+        out[f * B : (f + 1) * B] = (sums + m * prior) / (counts + m)
+    return out
+
+
+def _cell_auc(value: np.ndarray, positives: np.ndarray, negatives: np.ndarray) -> float:
+    """ROC AUC of rows scored by their cell's ``value`` (ties get half credit), from the
+    positive and negative counts per cell; NaN if one class is empty."""
+    n1, n0 = positives.sum(), negatives.sum()
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    distinct, inverse = np.unique(value, return_inverse=True)
+    pos = np.bincount(inverse, weights=positives, minlength=len(distinct))
+    neg = np.bincount(inverse, weights=negatives, minlength=len(distinct))
+    below = np.cumsum(neg) - neg  # negatives scored strictly lower
+    return float((pos * (below + 0.5 * neg)).sum() / (n1 * n0))
 
 
 def single_feature_cv(
@@ -81,17 +108,23 @@ def single_feature_cv(
 
     ``folds`` are (train, test) positions, as the plan's cross-validation gives them."""
     B = int(codes.max()) + 1
+    cell = _oof_cells(codes, folds, B)
+    use = cell >= 0
+    cells = cell[use]
+    size = len(folds) * B
+    rows = np.bincount(cells, minlength=size).astype(np.float64)
     if task == "classification":
         targets = [y == c for c in range(n_classes)] if n_classes > 2 else [y == 1]
         aucs = []
         for t in targets:
-            pred, use = _oof_code_means(codes, t.astype(np.float64), folds, B)
-            aucs.append(rank_auc(pred[use], t[use]))
+            value = _cell_means(codes, t.astype(np.float64), folds, B)
+            positives = np.bincount(cells, weights=t[use].astype(np.float64), minlength=size)
+            aucs.append(_cell_auc(value, positives, rows - positives))
         return float(np.nanmean(aucs))
-    pred, use = _oof_code_means(codes, y, folds, B)
+    pred = _cell_means(codes, y, folds, B)[cells]
     yy = y[use]
     ss = float(((yy - yy.mean()) ** 2).sum())
-    return 1.0 - float(((yy - pred[use]) ** 2).sum()) / ss if ss > 0 else 0.0
+    return 1.0 - float(((yy - pred) ** 2).sum()) / ss if ss > 0 else 0.0
 
 
 def feature_proxy_scores(ctx) -> dict[str, float]:
@@ -202,12 +235,10 @@ class IdLikeFeature(Check):
         for c in ctx.features:
             s = ctx.df[c]
             kind = ctx.kinds[c]
-            values = s.dropna()
-            if len(values) < 10:
-                continue
             if kind == "numeric":
-                x = values.to_numpy(dtype=np.float64)
-                if not np.all(np.mod(x, 1) == 0):
+                x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+                x = x[~np.isnan(x)]
+                if len(x) < 10 or not integer_valued(x):
                     continue
                 uniq = np.unique(x)
                 if len(uniq) >= 0.9 * len(x):
@@ -215,6 +246,9 @@ class IdLikeFeature(Check):
                 elif len(uniq) >= 0.5 * len(x) and np.all(np.diff(uniq) == 1):
                     found[c] = "consecutive integers"
             elif kind == "categorical":
+                values = s.dropna()
+                if len(values) < 10:
+                    continue
                 k = int(values.nunique())
                 sample = _text_sample(values, n=2000, seed=ctx.random_state).astype(str)
                 hashlike = float((sample.str.match(_HEX_RE) | sample.str.match(_UUID_RE)).mean())

@@ -37,10 +37,9 @@ class MissingnessAsSignal(Check):
                 r = float(
                     np.sqrt(chi2 / table.sum())
                 )  # phi (binary) / Cramér's V with a 2-level factor
-                by_class = {
-                    str(ctx.classes[k]): float(m[ctx.y_codes == k].mean())
-                    for k in range(len(ctx.classes))
-                }
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    shares = table[1] / table.sum(axis=0)  # missing share within each class
+                by_class = {str(ctx.classes[j]): float(shares[j]) for j in range(k)}
                 rows.append((c, r, float(p), {"missing_share_by_class": by_class}))
             else:
                 y = ctx.y_float

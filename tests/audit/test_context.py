@@ -1,0 +1,91 @@
+"""The audit's shared helpers: row keys, the single-feature score, whole-number columns."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from groupwise.audit._context import AuditContext, integer_valued
+from groupwise.audit._leak import _feature_codes, single_feature_cv
+from groupwise.spec import TableSpec
+
+
+def _context(df, target="y"):
+    return AuditContext(TableSpec(target=target).resolve(df))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_row_keys_partition_rows_exactly_as_their_values_do(seed):
+    rng = np.random.default_rng(seed)
+    n = 3000
+    # few levels per column, so many rows agree on the first columns and part only on later
+    # ones (the refinement must keep hashing them); one column with missing values
+    df = pd.DataFrame(
+        {
+            "a": rng.integers(0, 3, n),
+            "b": rng.choice(["x", "y"], n),
+            "c": np.where(rng.random(n) < 0.3, np.nan, rng.integers(0, 4, n).astype(float)),
+            "d": rng.integers(0, 2, n),
+            "y": rng.integers(0, 2, n),
+        }
+    )
+    df.loc[rng.random(n) < 0.1, "y"] = np.nan  # rows without a target: "train" keys differ
+    ctx = _context(df)
+    for rows, frame in (("all", df), ("train", df[df["y"].notna()].reset_index(drop=True))):
+        cols = ["a", "b", "c", "d"]
+        keys = ctx.row_hash(cols, rows=rows)
+        exact = frame.groupby(cols, dropna=False, sort=False).ngroup().to_numpy()
+        assert len(keys) == len(frame)
+        # same key ⇔ same values: the two labelings induce the same partition
+        pairs = pd.DataFrame({"k": keys, "e": exact})
+        assert pairs.groupby("k")["e"].nunique().max() == 1
+        assert pairs.groupby("e")["k"].nunique().max() == 1
+
+
+def test_row_keys_tell_apart_rows_that_differ_only_in_the_least_distinct_column():
+    n = 500
+    df = pd.DataFrame(
+        {"id": np.arange(n) % 250, "flag": np.arange(n) >= 250, "y": np.arange(n) % 2}
+    )
+    keys = _context(df).row_hash(["id", "flag"])
+    assert len(np.unique(keys)) == n  # row i and row i + 250 share "id" but not "flag"
+    twins = _context(df.assign(flag=True)).row_hash(["id", "flag"])
+    assert len(np.unique(twins)) == 250
+
+
+def test_single_feature_score_is_the_pooled_out_of_fold_auc():
+    rng = np.random.default_rng(0)
+    n = 2000
+    y = rng.integers(0, 2, n)
+    s = pd.Series(np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n) + y))
+    codes = _feature_codes(s, "numeric")
+    folds = [(np.flatnonzero(np.arange(n) % 4 != f), np.flatnonzero(np.arange(n) % 4 == f)) for f in range(4)]  # fmt: skip
+    # the same model written out row by row: in-fold smoothed mean of y per code
+    pred = np.empty(n)
+    for tr, te in folds:
+        prior = y[tr].mean()
+        for code in np.unique(codes[te]):
+            inside = tr[codes[tr] == code]
+            pred[te[codes[te] == code]] = (y[inside].sum() + prior) / (len(inside) + 1)
+    expected = roc_auc_score(y, pred)
+    assert single_feature_cv(codes, y, folds, "classification", 2) == pytest.approx(
+        expected, abs=1e-12
+    )
+    assert 0.6 < expected < 0.9
+
+
+def test_feature_codes_bin_by_quantile_and_keep_few_values_apart():
+    x = pd.Series(np.r_[np.arange(1000, dtype=float), [np.nan] * 10])
+    codes = _feature_codes(x, "numeric")
+    assert (codes[-10:] == 0).all() and set(codes[:-10]) == set(range(1, 21))
+    assert np.bincount(codes[:-10])[1:].min() >= 45  # 20 bins of about 50 rows
+    few = _feature_codes(pd.Series([5.0, 1.0, 5.0, 3.0, np.nan]), "numeric")
+    assert few.tolist() == [3, 1, 3, 2, 0]
+
+
+def test_integer_valued_looks_past_the_first_values():
+    x = np.arange(5000, dtype=float)
+    assert integer_valued(x)
+    x[4000] = 0.5  # a decimal late in the column
+    assert not integer_valued(x)
+    assert not integer_valued(np.array([]))
