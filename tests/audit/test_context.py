@@ -53,21 +53,34 @@ def test_row_keys_tell_apart_rows_that_differ_only_in_the_least_distinct_column(
     assert len(np.unique(twins)) == 250
 
 
-def test_single_feature_score_is_the_pooled_out_of_fold_auc():
+def _partition(n):
+    return [(np.flatnonzero(np.arange(n) % 4 != f), np.flatnonzero(np.arange(n) % 4 == f)) for f in range(4)]  # fmt: skip
+
+
+def _expanding(n):
+    # time-ordered windows: train on everything before, test on the next block; the
+    # first block is never tested
+    edges = np.linspace(0, n, 6).astype(int)
+    return [(np.arange(edges[k]), np.arange(edges[k], edges[k + 1])) for k in range(1, 5)]
+
+
+@pytest.mark.parametrize("make_folds", [_partition, _expanding])
+def test_single_feature_score_is_the_pooled_out_of_fold_auc(make_folds):
     rng = np.random.default_rng(0)
     n = 2000
     y = rng.integers(0, 2, n)
     s = pd.Series(np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n) + y))
     codes = _feature_codes(s, "numeric")
-    folds = [(np.flatnonzero(np.arange(n) % 4 != f), np.flatnonzero(np.arange(n) % 4 == f)) for f in range(4)]  # fmt: skip
+    folds = make_folds(n)
     # the same model written out row by row: in-fold smoothed mean of y per code
-    pred = np.empty(n)
+    pred = np.full(n, np.nan)
     for tr, te in folds:
         prior = y[tr].mean()
         for code in np.unique(codes[te]):
             inside = tr[codes[tr] == code]
             pred[te[codes[te] == code]] = (y[inside].sum() + prior) / (len(inside) + 1)
-    expected = roc_auc_score(y, pred)
+    tested = ~np.isnan(pred)
+    expected = roc_auc_score(y[tested], pred[tested])
     assert single_feature_cv(codes, y, folds, "classification", 2) == pytest.approx(
         expected, abs=1e-12
     )

@@ -159,10 +159,14 @@ class AuditContext:
         if not columns or n == 0:
             h = np.zeros(n, dtype=np.uint64)
             self.cache[key] = h
+            self.cache[f"twins:{key}"] = np.arange(n if n > 1 else 0)
             return h
         order = sorted(columns, key=lambda c: -self._distinct_in_probe(c))
         h = self._column_hash(order[0], rows)
-        twins = np.flatnonzero(pd.Series(h).duplicated(keep=False).to_numpy())
+        first = f"twins:{rows}:{order[0]}"
+        if first not in self.cache:  # checks asking for different keys often start alike
+            self.cache[first] = np.flatnonzero(pd.Series(h).duplicated(keep=False).to_numpy())
+        twins = self.cache[first]
         for c in order[1:]:
             if len(twins) == 0:
                 break
@@ -171,7 +175,13 @@ class AuditContext:
             h[twins] = mixed
             twins = twins[pd.Series(mixed).duplicated(keep=False).to_numpy()]
         self.cache[key] = h
+        self.cache[f"twins:{key}"] = twins
         return h
+
+    def twins(self, columns: list[str], *, rows: str = "all") -> np.ndarray:
+        """Sorted positions of the rows whose :meth:`row_hash` key another row shares."""
+        self.row_hash(columns, rows=rows)
+        return self.cache[f"twins:hash:{rows}:{'|'.join(columns)}"]
 
     def _column_hash(self, column: str, rows: str) -> np.ndarray:
         """Hash of every value of one column (a fresh array); computed once on all rows."""

@@ -115,13 +115,14 @@ class DuplicateRows(Check):
 
     def run(self, ctx):
         h = ctx.row_hash(list(ctx.df.columns))
-        dup = pd.Series(h).duplicated(keep="first").to_numpy()
-        count = int(dup.sum())
+        twins = ctx.twins(list(ctx.df.columns))  # a copy and its original are both twins
+        copies = twins[pd.Series(h[twins]).duplicated(keep="first").to_numpy()]
+        count = len(copies)
         if count == 0:
             return []
         share = count / len(h)
-        examples = np.flatnonzero(dup)[:5].tolist()
-        pairs = colliding_pairs(h)
+        examples = copies[:5].tolist()
+        pairs = colliding_pairs(h[twins])
         expected = ctx.chance_pairs(list(ctx.df.columns))
         chance = not beyond_chance(pairs, expected)
         return [
@@ -501,17 +502,20 @@ class ConflictingLabels(Check):
                 "regression target: identical features with different targets are ordinary noise"
             )
         h = ctx.row_hash(ctx.features, rows="train")
-        frame = pd.DataFrame({"h": h, "y": ctx.y_codes})
-        repeated = frame[frame["h"].duplicated(keep=False)]
+        twins = ctx.twins(ctx.features, rows="train")
+        repeated = pd.DataFrame({"h": h[twins], "y": ctx.y_codes[twins]})
         if repeated.empty:
             return []
         n_labels = repeated.groupby("h")["y"].nunique()
         conflicting = n_labels[n_labels > 1]
         if conflicting.empty:
             return []
-        rows = int(repeated["h"].isin(conflicting.index).sum())
-        positions = np.flatnonzero(frame["h"].isin(conflicting.index).to_numpy())[:6]
-        chance = not beyond_chance(colliding_pairs(h), ctx.chance_pairs(ctx.features, rows="train"))
+        in_conflict = repeated["h"].isin(conflicting.index).to_numpy()
+        rows = int(in_conflict.sum())
+        positions = twins[in_conflict][:6]
+        chance = not beyond_chance(
+            colliding_pairs(h[twins]), ctx.chance_pairs(ctx.features, rows="train")
+        )
         return [
             self.finding(
                 "info" if chance else "warning",

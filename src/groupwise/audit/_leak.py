@@ -74,11 +74,22 @@ def _oof_cells(codes: np.ndarray, folds, B: int) -> np.ndarray:
     return cell
 
 
-def _cell_means(codes: np.ndarray, t: np.ndarray, folds, B: int) -> np.ndarray:
+def _cell_means(codes: np.ndarray, t: np.ndarray, folds, B: int, cell: np.ndarray) -> np.ndarray:
     """Per cell, the in-fold mean of ``t`` for the cell's code, smoothed to the fold's
     prior (m-estimate, m = 1)."""
     m = 1.0
-    out = np.empty(len(folds) * B)
+    K = len(folds)
+    n = len(codes)
+    if sum(len(te) for _, te in folds) == n and all(len(tr) + len(te) == n for tr, te in folds) and (cell >= 0).all():  # fmt: skip
+        # the folds partition the rows (each training part is the rest): the in-fold counts
+        # are the totals minus the test fold's, two passes over the rows for every fold
+        tested = cell >= 0
+        counts = np.bincount(cell[tested], minlength=K * B).reshape(K, B)
+        sums = np.bincount(cell[tested], weights=t[tested], minlength=K * B).reshape(K, B)
+        counts, sums = counts.sum(axis=0) - counts, sums.sum(axis=0) - sums
+        prior = sums.sum(axis=1, keepdims=True) / counts.sum(axis=1, keepdims=True)
+        return ((sums + m * prior) / (counts + m)).ravel()
+    out = np.empty(K * B)
     for f, (tr, _) in enumerate(folds):
         prior = t[tr].mean()
         counts = np.bincount(codes[tr], minlength=B)
@@ -117,11 +128,11 @@ def single_feature_cv(
         targets = [y == c for c in range(n_classes)] if n_classes > 2 else [y == 1]
         aucs = []
         for t in targets:
-            value = _cell_means(codes, t.astype(np.float64), folds, B)
+            value = _cell_means(codes, t.astype(np.float64), folds, B, cell)
             positives = np.bincount(cells, weights=t[use].astype(np.float64), minlength=size)
             aucs.append(_cell_auc(value, positives, rows - positives))
         return float(np.nanmean(aucs))
-    pred = _cell_means(codes, y, folds, B)[cells]
+    pred = _cell_means(codes, y, folds, B, cell)[cells]
     yy = y[use]
     ss = float(((yy - yy.mean()) ** 2).sum())
     return 1.0 - float(((yy - pred) ** 2).sum()) / ss if ss > 0 else 0.0
@@ -381,8 +392,8 @@ class SameEntityInSeveralGroups(Check):
         if not ctx.features:
             raise NotApplicable("no features")
         h = ctx.row_hash(ctx.features)
-        frame = pd.DataFrame({"h": h, "g": ctx.df[ctx.spec.group_col].to_numpy()})
-        repeated = frame[frame["h"].duplicated(keep=False)]
+        twins = ctx.twins(ctx.features)
+        repeated = pd.DataFrame({"h": h[twins], "g": ctx.df[ctx.spec.group_col].to_numpy()[twins]})
         if repeated.empty:
             return []
         n_groups = repeated.groupby("h")["g"].nunique()
@@ -390,11 +401,12 @@ class SameEntityInSeveralGroups(Check):
         if shared.empty:
             return []
         rows = int(repeated["h"].isin(shared.index).sum())
-        share = rows / len(frame)
+        share = rows / len(h)
         # pairs of rows from different groups with identical features, against the number
-        # that would agree by chance given how often each column's values repeat
-        pairs = colliding_pairs(h) - colliding_pairs(
-            pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        # that would agree by chance given how often each column's values repeat (only
+        # twins can form a pair)
+        pairs = colliding_pairs(repeated["h"].to_numpy()) - colliding_pairs(
+            pd.util.hash_pandas_object(repeated, index=False).to_numpy()
         )
         if all(ctx.df[c].nunique() <= 20 for c in ctx.features):
             return []  # only low-cardinality features: identical rows are expected
