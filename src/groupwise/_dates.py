@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["DATE_RE", "infer_date_format", "looks_like_dates", "parse_dates"]
+__all__ = ["DATE_RE", "infer_date_format", "looks_like_dates", "parse_dates", "sample_present"]
 
 DATE_RE = re.compile(
     r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?"
@@ -41,11 +41,19 @@ _FORMATS = (
 _SAMPLE = 500
 
 
+def sample_present(s: pd.Series, n: int, seed: int = 0) -> pd.Series:
+    """Up to ``n`` of the non-missing values of ``s`` (a seeded sample, in row order).
+
+    Draws positions without touching the other rows: on a long column this costs the
+    missing-value mask and ``n`` draws, not a shuffle of the column."""
+    present = np.flatnonzero(s.notna().to_numpy())
+    if len(present) > n:
+        present = np.sort(np.random.default_rng(seed).choice(present, n, replace=False))
+    return s.iloc[present]
+
+
 def _text_sample(s: pd.Series, n: int = _SAMPLE) -> pd.Series:
-    s = s.dropna()
-    if len(s) > n:
-        s = s.sample(n, random_state=0)
-    return s.astype(str).str.strip()
+    return sample_present(s, n).astype(str).str.strip()
 
 
 def _parse(text: pd.Series, fmt: str) -> pd.Series:
@@ -97,14 +105,18 @@ def parse_dates(s: pd.Series, fmt: str | None = None) -> tuple[pd.Series, np.nda
         return out.astype("datetime64[ns]"), np.zeros(len(s), dtype=bool), None
     if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
         return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), ~missing, fmt
-    values = [
-        None if m else str(v).strip()
-        for v, m in zip(s.to_numpy(dtype=object), missing, strict=True)
-    ]
-    text = pd.Series(values, index=s.index, dtype=object)
     fmt = fmt or infer_date_format(s) or "ISO8601"
-    matches = np.array([v is None or bool(DATE_RE.match(v)) for v in values], dtype=bool)
-    out = _parse(text.where(matches, None), fmt)
-    out = out.astype("datetime64[ns]")
-    bad = ~missing & (out.isna().to_numpy() | ~matches)
-    return out, bad, fmt
+    # dates repeat (a few thousand days cover years of rows): each distinct text is read
+    # once and the result mapped back to the rows
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    values = [str(v).strip() for v in np.asarray(uniques, dtype=object)]
+    matches = np.array([bool(DATE_RE.match(v)) for v in values], dtype=bool)
+    text = pd.Series(values, dtype=object).where(matches, None)
+    read = _parse(text, fmt).astype("datetime64[ns]").to_numpy()
+    unreadable = np.isnat(read) | ~matches
+    present = codes >= 0
+    stamps = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[ns]")
+    stamps[present] = read[codes[present]]
+    bad = np.zeros(len(s), dtype=bool)
+    bad[present] = unreadable[codes[present]]
+    return pd.Series(stamps, index=s.index), bad, fmt

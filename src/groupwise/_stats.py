@@ -108,15 +108,22 @@ def group_variance_explained(codes: np.ndarray, X: np.ndarray) -> dict[str, np.n
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
         X = X[:, None]
+    X = np.asfortranarray(X)  # one contiguous column at a time
     n_levels = int(codes.max()) + 1 if len(codes) and codes.max() >= 0 else 0
     F = X.shape[1]
     eta2 = np.zeros(F)
     eps2 = np.zeros(F)
     pval = np.ones(F)
+    coded = codes >= 0
+    all_coded = bool(coded.all())
     for j in range(F):
         x = X[:, j]
-        ok = (codes >= 0) & ~np.isnan(x)
-        g, v = codes[ok], x[ok]
+        missing = np.isnan(x)
+        if all_coded and not missing.any():
+            g, v = codes, x
+        else:
+            ok = coded & ~missing
+            g, v = codes[ok], x[ok]
         n = len(v)
         if n < 3 or n_levels < 2:
             continue

@@ -213,13 +213,19 @@ class AuditContext:
             return float("inf")
         key = list(dict.fromkeys([*columns, *also]))
         h = self.row_hash(key, rows=rows)
-        distinct = frame.loc[~pd.Series(h).duplicated().to_numpy(), columns]
-        m = len(distinct)
+        twins = self.twins(key, rows=rows)
+        distinct = np.ones(n, dtype=bool)  # one row of each set of copies
+        distinct[twins[pd.Series(h[twins]).duplicated().to_numpy()]] = False
+        rows_kept = np.flatnonzero(distinct) if len(twins) else None
+        m = int(distinct.sum())
         if m < 2:
             return float("inf")
         q = 1.0
-        for c in columns:
-            counts = distinct[c].value_counts(dropna=False).to_numpy(dtype=np.float64)
+        # the minimum does not depend on the order; the most distinct columns first reach
+        # a column without repeats (q = 0) soonest
+        for c in sorted(columns, key=lambda c: -self._distinct_in_probe(c)):
+            values = frame[c] if rows_kept is None else frame[c].iloc[rows_kept]
+            counts = values.value_counts(dropna=False).to_numpy(dtype=np.float64)
             q = min(q, float((counts * (counts - 1)).sum() / (m * (m - 1))))
             if q == 0.0:
                 break

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from groupwise._dates import infer_date_format
+from groupwise._dates import infer_date_format, sample_present
 from groupwise.audit._base import Check, NotApplicable
 from groupwise.audit._context import beyond_chance, colliding_pairs
 
@@ -49,10 +49,7 @@ def _pct(x: float) -> str:
 
 
 def _text_sample(s: pd.Series, n: int = 20_000, seed: int = 0) -> pd.Series:
-    s = s.dropna()
-    if len(s) > n:
-        s = s.sample(n, random_state=seed)
-    return s
+    return sample_present(s, n, seed)
 
 
 class TooFewRows(Check):

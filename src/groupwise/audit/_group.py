@@ -27,7 +27,17 @@ def _need_group(ctx) -> None:
 def _numeric_matrix(frame: pd.DataFrame, columns) -> np.ndarray:
     if not columns:
         return np.empty((len(frame), 0))
-    return np.column_stack([frame[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in columns])
+    out = np.empty((len(frame), len(columns)), order="F")  # column-major: statistics go by column
+    for j, c in enumerate(columns):
+        out[:, j] = frame[c].to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
+
+
+def _sample_numeric_matrix(ctx) -> np.ndarray:
+    """The sampled rows × numeric features as floats (NaN for missing), built once."""
+    if "numeric_matrix" not in ctx.cache:
+        ctx.cache["numeric_matrix"] = _numeric_matrix(ctx.sample_frame, ctx.numeric_features)
+    return ctx.cache["numeric_matrix"]
 
 
 def _single_class_share(ctx) -> float:
@@ -156,7 +166,7 @@ class BatchEffectStrength(Check):
         if ctx.n_groups < 2:
             raise NotApplicable("a single group")
         codes = ctx.group_codes[ctx.sample]
-        stats = group_variance_explained(codes, _numeric_matrix(ctx.sample_frame, cols))
+        stats = group_variance_explained(codes, _sample_numeric_matrix(ctx))
         eta2 = pd.Series(stats["eta2"], index=cols).sort_values(ascending=False)
         eps2 = stats["eps2"]
         strong = (eps2 >= 0.05) & (stats["p_value"] < 0.001)
@@ -218,6 +228,8 @@ class TooFewGroups(Check):
 MIN_LEVELS, MIN_ROWS_PER_LEVEL = 5, 5
 #: Outcome-only evidence needs more levels and rows (a random intercept in the outcome).
 OUTCOME_LEVELS, OUTCOME_ROWS_PER_LEVEL = 10, 20
+#: Share of the target's variance between levels (ε²) that counts as an outcome shift.
+OUTCOME_EPS2 = 0.1
 
 
 def _is_code_like(s: pd.Series) -> bool:
@@ -231,10 +243,16 @@ def _is_code_like(s: pd.Series) -> bool:
     return True
 
 
-def _nested_in(child: pd.Series, parent: pd.Series) -> bool:
-    """True when every level of ``child`` sits in one level of ``parent``."""
-    both = pd.DataFrame({"c": child.to_numpy(), "p": parent.to_numpy()}).dropna()
-    return bool(len(both)) and bool((both.groupby("c")["p"].nunique() <= 1).all())
+def _nested_in(child_codes: np.ndarray, parent_codes: np.ndarray) -> bool:
+    """True when every level of the child sits in one level of the parent (codes, -1 for a
+    missing value; rows missing either are left out)."""
+    ok = (child_codes >= 0) & (parent_codes >= 0)
+    if not ok.any():
+        return False
+    c, p = child_codes[ok], parent_codes[ok]
+    first = np.empty(int(c.max()) + 1, dtype=p.dtype)
+    first[c[::-1]] = p[::-1]  # the parent each child level is first seen with
+    return bool(np.all(first[c] == p))
 
 
 def _grouping_candidates(ctx) -> list[str]:
@@ -246,10 +264,11 @@ def _grouping_candidates(ctx) -> list[str]:
         s = ctx.frame[c]
         if not _is_code_like(s):
             continue
-        k = int(s.nunique(dropna=True))
+        codes, _ = pd.factorize(s, use_na_sentinel=True)
+        k = int(codes.max()) + 1 if len(codes) else 0
         if k < MIN_LEVELS or k > len(s) / MIN_ROWS_PER_LEVEL:
             continue
-        if ctx.group is not None and _nested_in(s, ctx.group):
+        if ctx.group_codes is not None and _nested_in(codes, ctx.group_codes):
             continue  # splitting by the declared group already keeps its levels together
         out.append(c)
     return out
@@ -275,22 +294,52 @@ def _trend_share(codes: np.ndarray, values: np.ndarray, x: np.ndarray) -> float:
     return sxy**2 / (sxx * syy)
 
 
-def _outcome_heterogeneity(ctx, codes: np.ndarray, rng) -> tuple[float, float]:
+def _outcome_heterogeneity(ctx, codes: np.ndarray, rng) -> tuple[float, float | None]:
     """Chance-adjusted share of target variance between levels (ε²; one-vs-rest mean for
-    classes) and its permutation p-value (200 permutations)."""
+    classes) and its permutation p-value (200 permutations of the levels over the rows).
+
+    The p-value only decides a finding when ε² reaches :data:`OUTCOME_EPS2`; below it, it is
+    not computed (None)."""
     if ctx.task == "classification":
         y = ctx.y_codes[ctx.sample]
         Y = np.eye(int(y.max()) + 1)[y][:, 1:] if y.max() >= 1 else y[:, None].astype(float)
     else:
         Y = ctx.y_float[ctx.sample][:, None]
+    observed = float(np.mean(group_variance_explained(codes, Y)["eps2"]))
+    if observed < OUTCOME_EPS2:
+        return observed, None
+    perms = _permuted_eps2(codes, Y, rng, 200)
+    return observed, float((1 + int(np.sum(perms >= observed))) / 201)
 
-    def eps(target):
-        return float(np.mean(group_variance_explained(codes, target)["eps2"]))
 
-    observed = eps(Y)
-    perms = [eps(Y[rng.permutation(len(Y))]) for _ in range(200)]
-    p = (1 + sum(v >= observed for v in perms)) / 201
-    return observed, p
+def _permuted_eps2(codes: np.ndarray, Y: np.ndarray, rng, n_perm: int) -> np.ndarray:
+    """ε² (mean over the columns of ``Y``, as :func:`group_variance_explained` computes it)
+    with the level codes permuted over the rows that have one, ``n_perm`` times.
+
+    The level sizes, totals and total sums of squares do not change under a permutation, so
+    each one costs a shuffle and one weighted count per column."""
+    ok = codes >= 0
+    g, Yk = codes[ok], Y[ok]
+    n, L = len(g), int(g.max()) + 1
+    counts = np.bincount(g, minlength=L)
+    nz = counts > 0
+    k = int(nz.sum())
+    out = np.zeros(n_perm)
+    if n < 3 or k < 2 or n - k < 1:
+        return out
+    mean = Yk.mean(axis=0)
+    ss_total = ((Yk - mean) ** 2).sum(axis=0)
+    cols = np.flatnonzero(ss_total > 0)
+    for b in range(n_perm):
+        shuffled = rng.permutation(g)
+        eps = np.zeros(Y.shape[1])
+        for j in cols:
+            sums = np.bincount(shuffled, weights=Yk[:, j], minlength=L)[nz]
+            ssb = min(max(float((sums**2 / counts[nz]).sum() - n * mean[j] ** 2), 0.0), ss_total[j])
+            msw = (ss_total[j] - ssb) / (n - k)
+            eps[j] = (ssb - (k - 1) * msw) / ss_total[j]
+        out[b] = eps.mean()
+    return out
 
 
 class UndeclaredGrouping(Check):
@@ -325,8 +374,12 @@ class UndeclaredGrouping(Check):
             reasons = []
             others = [f for f in ctx.numeric_features if f != c]
             if len(others) >= 2:
-                X = _numeric_matrix(frame, others)
-                st = group_variance_explained(codes, X)
+                # every numeric feature's statistics at once (each column's are its own),
+                # then the candidate's own column left out
+                keep = np.array([f != c for f in ctx.numeric_features])
+                X = _sample_numeric_matrix(ctx)
+                st = {k: v[keep] for k, v in group_variance_explained(codes, X).items()}
+                kept = np.flatnonzero(keep)  # column of X for each entry of st
                 carried = (st["eps2"] >= 0.05) & (st["p_value"] < 0.001)
                 share = float(carried.mean())
                 evidence.update(
@@ -335,7 +388,7 @@ class UndeclaredGrouping(Check):
                     median_epsilon_squared=float(np.median(st["eps2"])),
                 )
                 trend = (
-                    float(np.median([_trend_share(codes, values, X[:, j]) for j in np.flatnonzero(carried)]))
+                    float(np.median([_trend_share(codes, values, X[:, kept[j]]) for j in np.flatnonzero(carried)]))
                     if numeric and carried.any()
                     else 0.0
                 )  # fmt: skip
@@ -353,10 +406,12 @@ class UndeclaredGrouping(Check):
                     else ctx.y_codes[ctx.sample].astype(float)
                 )
                 trend = _trend_share(codes, values, target) if numeric else 0.0  # fmt: skip
-                evidence.update(target_epsilon_squared=eps2, target_permutation_p=p)
+                evidence["target_epsilon_squared"] = eps2
+                if p is not None:
+                    evidence["target_permutation_p"] = p
                 if numeric:
                     evidence["target_trend_share"] = trend
-                if eps2 >= 0.1 and p < 0.01 and trend < 0.5:
+                if eps2 >= OUTCOME_EPS2 and p is not None and p < 0.01 and trend < 0.5:
                     reasons.append(
                         f"the target shifts across its {n_levels} levels beyond chance "
                         f"({eps2:.0%} of its variance, permutation p = {p:.3f})"
