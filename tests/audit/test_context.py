@@ -102,3 +102,52 @@ def test_integer_valued_looks_past_the_first_values():
     x[4000] = 0.5  # a decimal late in the column
     assert not integer_valued(x)
     assert not integer_valued(np.array([]))
+
+
+def test_permuted_level_statistics_are_the_statistics_of_permuted_levels():
+    from groupwise._stats import group_variance_explained
+    from groupwise.audit._group import _permuted_eps2
+
+    rng = np.random.default_rng(0)
+    codes = rng.integers(-1, 12, 3000)  # -1: rows without a level are left out
+    y = rng.integers(0, 3, 3000)
+    Y = np.eye(3)[y][:, 1:]
+    fast = _permuted_eps2(codes, Y, np.random.default_rng(5), 4)
+    draws = np.random.default_rng(5)
+    ok = codes >= 0
+    slow = [
+        group_variance_explained(draws.permutation(codes[ok]), Y[ok])["eps2"].mean()
+        for _ in range(4)
+    ]
+    np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12)
+
+
+def test_permutation_tables_drawn_directly_match_permuting_the_rows():
+    from groupwise.audit._context import _cramers_v_codes, _cramers_v_perm
+
+    rng = np.random.default_rng(0)
+    g = rng.integers(0, 10, 2000)
+    y = rng.integers(0, 3, 2000)
+    _, drawn = _cramers_v_perm(g, y, np.random.default_rng(1), 2000)
+    rows = [_cramers_v_codes(g, rng.permutation(y), 10, 3) for _ in range(2000)]
+    # same null distribution: quantiles agree within Monte Carlo error
+    np.testing.assert_allclose(
+        np.quantile(drawn, [0.1, 0.5, 0.9]), np.quantile(rows, [0.1, 0.5, 0.9]), rtol=0.06
+    )
+
+
+def test_out_of_fold_linear_fit_from_whole_table_cross_products():
+    from groupwise.audit._leak import _oof_linear
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 3))
+    Y = (X @ [1.0, -2.0, 0.5] + rng.normal(size=500))[:, None]
+    folds = _partition(500)
+    expected = np.empty_like(Y)
+    A = np.column_stack([np.ones(500), X])
+    for tr, te in folds:
+        ridge = 1e-6 * len(tr) * np.diag([0.0, 1.0, 1.0, 1.0])
+        expected[te] = A[te] @ np.linalg.solve(A[tr].T @ A[tr] + ridge, A[tr].T @ Y[tr])
+    np.testing.assert_allclose(_oof_linear(X, Y, folds), expected, rtol=1e-8)
+    windows = _expanding(500)  # not a partition: the per-fold path, first block untested
+    assert np.isnan(_oof_linear(X, Y, windows)[:100]).all()

@@ -167,13 +167,21 @@ class AuditContext:
         if first not in self.cache:  # checks asking for different keys often start alike
             self.cache[first] = np.flatnonzero(pd.Series(h).duplicated(keep=False).to_numpy())
         twins = self.cache[first]
-        for c in order[1:]:
+        rest = order[1:]
+        settled, unchecked = False, 0
+        for i, c in enumerate(rest):
             if len(twins) == 0:
                 break
             part = frame[c].iloc[twins]
             mixed = (h[twins] * np.uint64(0x100000001B3)) ^ _hash_values(part)
             h[twins] = mixed
-            twins = twins[pd.Series(mixed).duplicated(keep=False).to_numpy()]
+            unchecked += 1
+            # looking for twins after every column pays while the set shrinks; real copies
+            # stay twins to the last column, so once it stops shrinking look every 8 columns
+            if not settled or unchecked >= 8 or i == len(rest) - 1:
+                before = len(twins)
+                twins = twins[pd.Series(mixed).duplicated(keep=False).to_numpy()]
+                settled, unchecked = len(twins) > 0.95 * before, 0
         self.cache[key] = h
         self.cache[f"twins:{key}"] = twins
         return h
@@ -269,8 +277,8 @@ def _cramers_v_perm(g, y, rng, n_perm):
     """The statistic and its permutation distribution. Permuting ``y`` against ``g`` gives a
     random contingency table with both margins fixed, so each permutation is drawn as that
     table directly: group by group, its class counts from the classes not yet dealt out
-    (multivariate hypergeometric) — the same distribution at O(groups × classes) a draw
-    (up to 100 groups; above, rows are permuted)."""
+    (multivariate hypergeometric, drawn for all permutations at once) — the same
+    distribution at O(groups × classes) a draw (up to 100 groups; above, rows are permuted)."""
     from groupwise._stats import cramers_v_from_table
 
     n_g, n_y = int(g.max()) + 1, int(y.max()) + 1
@@ -280,15 +288,22 @@ def _cramers_v_perm(g, y, rng, n_perm):
         return stat, perm
     sizes = np.bincount(g, minlength=n_g)
     classes = np.bincount(y, minlength=n_y)
-    perm = np.empty(n_perm)
-    for b in range(n_perm):
-        left = classes.copy()
-        table = np.zeros((n_g, n_y))
-        for k in np.flatnonzero(sizes):
-            draw = rng.multivariate_hypergeometric(left, int(sizes[k]))
-            table[k] = draw
-            left -= draw
-        perm[b] = cramers_v_from_table(table)
+    # all permutations at once, group by group and class by class: a group's count of a
+    # class is hypergeometric given the rows of that class not yet dealt out and the rows
+    # of the later classes
+    tables = np.zeros((n_perm, n_g, n_y))
+    left = np.tile(classes, (n_perm, 1)).astype(np.int64)
+    for k in np.flatnonzero(sizes):
+        need = np.full(n_perm, int(sizes[k]), dtype=np.int64)
+        for c in range(n_y - 1):
+            later = left[:, c + 1 :].sum(axis=1)
+            draw = rng.hypergeometric(left[:, c], later, need)
+            tables[:, k, c] = draw
+            left[:, c] -= draw
+            need -= draw
+        tables[:, k, n_y - 1] = need
+        left[:, n_y - 1] -= need
+    perm = np.array([cramers_v_from_table(t) for t in tables])
     return stat, perm
 
 

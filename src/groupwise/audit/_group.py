@@ -294,17 +294,17 @@ def _trend_share(codes: np.ndarray, values: np.ndarray, x: np.ndarray) -> float:
     return sxy**2 / (sxx * syy)
 
 
-def _outcome_heterogeneity(ctx, codes: np.ndarray, rng) -> tuple[float, float | None]:
+def _outcome_heterogeneity(ctx, codes: np.ndarray, rng, rows) -> tuple[float, float | None]:
     """Chance-adjusted share of target variance between levels (ε²; one-vs-rest mean for
     classes) and its permutation p-value (200 permutations of the levels over the rows).
 
     The p-value only decides a finding when ε² reaches :data:`OUTCOME_EPS2`; below it, it is
     not computed (None)."""
     if ctx.task == "classification":
-        y = ctx.y_codes[ctx.sample]
+        y = ctx.y_codes[rows]
         Y = np.eye(int(y.max()) + 1)[y][:, 1:] if y.max() >= 1 else y[:, None].astype(float)
     else:
-        Y = ctx.y_float[ctx.sample][:, None]
+        Y = ctx.y_float[rows][:, None]
     observed = float(np.mean(group_variance_explained(codes, Y)["eps2"]))
     if observed < OUTCOME_EPS2:
         return observed, None
@@ -348,22 +348,31 @@ class UndeclaredGrouping(Check):
     Candidates are integer- or string-coded columns whose values repeat heavily (≥ 5 levels,
     ≥ 5 rows per level), not dropped and not nested in the declared group. Evidence is
     either a feature signature (rows sharing a value are alike in most features) or an
-    outcome shift across levels beyond chance (≥ 10 levels of ≥ 20 rows). Numeric codes
-    whose effect is a straight line in the value are measurements, not groupings.
+    outcome shift across levels beyond chance (≥ 10 levels of ≥ 20 rows), measured on up to
+    :attr:`max_rows` rows. Numeric codes whose effect is a straight line in the value are
+    measurements, not groupings.
     """
 
     code = "GROUP004"
     title = "Undeclared grouping"
     family = "GROUP"
     cost = "moderate"
+    #: rows of the level statistics (a seeded part of the audit's sample): a level
+    #: signature or outcome shift strong enough to report is plain on this many
+    max_rows = 50_000
 
     def run(self, ctx):
         # no candidate column (integer- or string-coded, MIN_LEVELS+ levels of
         # MIN_ROWS_PER_LEVEL+ rows) means every column was looked at and none qualifies
         candidates = _grouping_candidates(ctx)
         out = []
-        frame = ctx.sample_frame
         rng = np.random.default_rng(ctx.random_state)
+        part = np.arange(len(ctx.sample))
+        if len(part) > self.max_rows:
+            part = np.sort(rng.choice(len(part), self.max_rows, replace=False))
+        rows = ctx.sample[part]
+        frame = ctx.frame.iloc[rows]
+        X_all = _sample_numeric_matrix(ctx)[part] if len(part) < len(ctx.sample) else _sample_numeric_matrix(ctx)  # fmt: skip
         for c in candidates:
             codes, uniques = pd.factorize(frame[c], use_na_sentinel=True)
             n_levels = int(codes.max()) + 1
@@ -377,7 +386,7 @@ class UndeclaredGrouping(Check):
                 # every numeric feature's statistics at once (each column's are its own),
                 # then the candidate's own column left out
                 keep = np.array([f != c for f in ctx.numeric_features])
-                X = _sample_numeric_matrix(ctx)
+                X = X_all
                 st = {k: v[keep] for k, v in group_variance_explained(codes, X).items()}
                 kept = np.flatnonzero(keep)  # column of X for each entry of st
                 carried = (st["eps2"] >= 0.05) & (st["p_value"] < 0.001)
@@ -399,11 +408,11 @@ class UndeclaredGrouping(Check):
                         f"rows sharing a value are alike in {int(carried.sum())} of {len(others)} features"
                     )
             if n_levels >= OUTCOME_LEVELS and np.median(sizes) >= OUTCOME_ROWS_PER_LEVEL:
-                eps2, p = _outcome_heterogeneity(ctx, codes, rng)
+                eps2, p = _outcome_heterogeneity(ctx, codes, rng, rows)
                 target = (
-                    ctx.y_float[ctx.sample]
+                    ctx.y_float[rows]
                     if ctx.task == "regression"
-                    else ctx.y_codes[ctx.sample].astype(float)
+                    else ctx.y_codes[rows].astype(float)
                 )
                 trend = _trend_share(codes, values, target) if numeric else 0.0  # fmt: skip
                 evidence["target_epsilon_squared"] = eps2
@@ -432,7 +441,7 @@ class UndeclaredGrouping(Check):
                         + ". "
                         "It matters only if new levels appear at prediction time.",
                         columns=[c],
-                        evidence={**evidence, **ctx.sample_note()},
+                        evidence={**evidence, **ctx.sample_note(), "rows_used": int(len(rows))},
                         fix=f"If new {c} values (batches, sites, subjects) will appear when the model is "
                         f"used, declare it with --group {c}: otherwise rows of one level sit on both sides "
                         "of every split and the estimate covers only levels seen in training. If all "
