@@ -197,21 +197,23 @@ class ConstantColumns(Check):
             if s.isna().all():
                 continue  # DATA005 reports all-missing columns
             if ctx.kinds[c] == "numeric":
-                v = s.to_numpy(dtype=np.float64, na_value=np.nan)
-                if np.nanmin(v) == np.nanmax(v):
-                    constant.append(c)
-                    continue
-                # a value held by ≥ 99% of the rows is their median: one pass, no counting
                 x = sample[c].to_numpy(dtype=np.float64, na_value=np.nan)
                 x = x[~np.isnan(x)]
+                # two values in the sample settle it; otherwise look at every row
+                if len(x) == 0 or x.min() == x.max():
+                    v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+                    if np.nanmin(v) == np.nanmax(v):
+                        constant.append(c)
+                        continue
+                # a value held by ≥ 99% of the rows is their median: one pass, no counting
                 share = float(np.mean(x == np.median(x))) if len(x) else 0.0
                 if share >= 0.99:
                     near[c] = share
                 continue
-            elif s.nunique(dropna=True) <= 1:
+            top = sample[c].value_counts(normalize=True, dropna=True)
+            if len(top) <= 1 and s.nunique(dropna=True) <= 1:
                 constant.append(c)
                 continue
-            top = sample[c].value_counts(normalize=True, dropna=True)
             if len(top) and top.iloc[0] >= 0.99:
                 near[c] = float(top.iloc[0])
         out = []

@@ -24,12 +24,14 @@ def _need_group(ctx) -> None:
         raise NotApplicable("no group column declared (--group)")
 
 
-def _numeric_matrix(frame: pd.DataFrame, columns) -> np.ndarray:
-    if not columns:
-        return np.empty((len(frame), 0))
-    out = np.empty((len(frame), len(columns)), order="F")  # column-major: statistics go by column
+def _numeric_matrix(frame: pd.DataFrame, columns, rows=None) -> np.ndarray:
+    """``columns`` of ``frame`` (at positions ``rows``, all by default) as floats, NaN for
+    missing; column-major, as the statistics go column by column."""
+    n = len(frame) if rows is None else len(rows)
+    out = np.empty((n, len(columns)), order="F")
     for j, c in enumerate(columns):
-        out[:, j] = frame[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        x = frame[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        out[:, j] = x if rows is None else x[rows]
     return out
 
 
@@ -371,12 +373,12 @@ class UndeclaredGrouping(Check):
         if len(part) > self.max_rows:
             part = np.sort(rng.choice(len(part), self.max_rows, replace=False))
         rows = ctx.sample[part]
-        frame = ctx.frame.iloc[rows]
         X_all = _sample_numeric_matrix(ctx)[part] if len(part) < len(ctx.sample) else _sample_numeric_matrix(ctx)  # fmt: skip
         for c in candidates:
-            codes, uniques = pd.factorize(frame[c], use_na_sentinel=True)
+            column = ctx.frame[c].iloc[rows]
+            codes, uniques = pd.factorize(column, use_na_sentinel=True)
             n_levels = int(codes.max()) + 1
-            numeric = pd.api.types.is_numeric_dtype(frame[c].dtype)
+            numeric = pd.api.types.is_numeric_dtype(column.dtype)
             values = np.asarray(uniques, dtype=np.float64) if numeric else None
             sizes = np.bincount(codes[codes >= 0], minlength=n_levels)
             evidence = {"levels": n_levels, "rows_per_level": float(np.median(sizes))}
@@ -521,7 +523,7 @@ class GroupPredictability(Check):
             rows, codes = rows[keep], codes[keep]
         if len(np.unique(codes)) < 2:
             raise NotApplicable("fewer than two groups with 3 or more rows")
-        X = _numeric_matrix(ctx.frame.iloc[rows], cols)
+        X = _numeric_matrix(ctx.frame, cols, rows)
         med = np.nanmedian(X, axis=0)
         med = np.where(np.isnan(med), 0.0, med)
         X = np.where(np.isnan(X), med, X)
