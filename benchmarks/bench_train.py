@@ -215,8 +215,8 @@ for r in board:
     name = r["candidate"]
     if name in CANDIDATES:
         work += [(name, {}, tr, te) for tr, te in folds]
-for name in (racing.get("raced_out") or {}):
-    work += [(name, {}, folds[f - 1][0], folds[f - 1][1]) for f in racing["folds"]]
+for name, v in (racing.get("raced_out") or {}).items():
+    work += [(name, {}, folds[f - 1][0], folds[f - 1][1]) for f in v.get("folds", racing["folds"])]
 for t in run.metrics.tuning():
     for trial in t["history"]:
         work += [(t["candidate"], trial["params"], tr, te) for tr, te in folds]

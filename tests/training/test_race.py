@@ -6,7 +6,7 @@ import pytest
 
 from groupwise.spec import TableSpec
 from groupwise.training import TrainConfig, train
-from groupwise.training._race import RACE_MIN_ROWS, judge_race, race_folds
+from groupwise.training._race import FIRST_RUNG_FACTOR, RACE_MIN_ROWS, judge_race, race_folds
 
 
 def test_race_folds_need_a_large_table_and_prefer_the_largest_training_parts():
@@ -64,3 +64,57 @@ def test_raced_out_candidates_stop_and_are_recorded(tmp_path, race):
     assert (folds["candidate"] == "extra_trees").sum() == 0
     assert racing["fits_saved"] == 3
     assert "Raced out" in run.layout.report.read_text()
+
+
+def test_first_rung_needs_several_margins_on_its_single_fold():
+    scores = {"linear": [0.90], "near": [0.875], "far": [0.86]}
+    out = judge_race(scores, "roc_auc", ["near", "far"], factor=FIRST_RUNG_FACTOR)
+    assert set(out) == {"far"}  # 0.025 behind is within three margins; 0.04 is not
+    assert out["far"]["margin"] == pytest.approx(0.01 * FIRST_RUNG_FACTOR)
+
+
+def additive_table(n=7000, seed=1):
+    """Many small additive effects: easy for a line, hard for trees."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 40))
+    y = (rng.random(n) < 1 / (1 + np.exp(-0.35 * X.sum(axis=1)))).astype(int)
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(40)]).assign(y=y)
+
+
+def test_candidates_far_behind_on_the_first_fold_stop_there(tmp_path):
+    cfg = TrainConfig(
+        models_dir=str(tmp_path), models=("dummy", "linear", "extra_trees", "hist_gb"), tune_trials=0,
+        bootstrap=200, permutation_repeats=0, shap=False, learning_curve=False, ensemble="none",
+        naive_cv=False,
+    )  # fmt: skip
+    run = train(additive_table(), TableSpec(target="y"), cfg)
+    racing = run.metrics.racing()
+    assert racing["first_fold"] == 1
+    for name in ("extra_trees", "hist_gb"):
+        v = racing["raced_out"][name]
+        assert v["folds"] == [1] and len(v["scores"]) == 1
+        assert v["gaps"][0] > FIRST_RUNG_FACTOR * 0.01
+        assert len(racing["fold_scores"][name]) == 1
+    assert racing["fits_saved"] == 8  # four folds each never fitted
+    folds = run.metrics.folds()
+    assert set(folds["candidate"]) == {"dummy", "linear"}
+    assert len(racing["fold_scores"]["linear"]) == 2
+
+
+def test_forests_on_a_large_table_grow_each_tree_on_part_of_the_rows():
+    from groupwise.estimators._zoo import FOREST_FULL_ROWS, FOREST_TREE_ROWS, size_aware_params
+    from groupwise.training._prepare import _recipes
+
+    assert size_aware_params("random_forest", FOREST_FULL_ROWS) == {}
+    assert size_aware_params("linear", 10 * FOREST_FULL_ROWS) == {}
+    n = 2 * FOREST_FULL_ROWS
+    table = TableSpec(target="y").resolve(linear_table(n=n))
+    cfg = TrainConfig(models=("dummy", "linear", "random_forest", "extra_trees"))
+    recipes = _recipes(cfg, table, {})
+    for name in ("random_forest", "extra_trees"):
+        model = recipes[name].build().get_params()
+        assert model["model__bootstrap"] is True
+        assert model["model__max_samples"] == pytest.approx(FOREST_TREE_ROWS / n)
+    assert recipes["linear"].params == {}
+    small = TableSpec(target="y").resolve(linear_table(n=FOREST_FULL_ROWS))
+    assert _recipes(cfg, small, {})["extra_trees"].params == {}

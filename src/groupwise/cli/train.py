@@ -39,6 +39,10 @@ _LIST_FIELDS = ("models", "hierarchy")
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
+def _folds_text(folds) -> str:
+    return f"fold {folds[0]}" if len(folds) == 1 else "folds " + ", ".join(map(str, folds))
+
+
 def _split(value):
     if value is None:
         return None
@@ -229,9 +233,10 @@ class _Printer:
             scores = ", ".join(fmt(x) for x in v["scores"])
             lead = ", ".join(fmt(x) for x in v["leader_scores"])
             out().print(
-                f"Raced out {escape(label)} after folds {', '.join(map(str, info['folds']))}: "
+                f"Raced out {escape(label)} after {_folds_text(v.get('folds', info['folds']))}: "
                 f"{info['metric']} {scores} vs {escape(v['leader'])} {lead} (behind by more than "
-                f"{fmt(v['margin'])} on each)."
+                f"{fmt(v['margin'])}"
+                + (" on each)." if len(v.get("folds", info["folds"])) > 1 else ").")
             )
 
     def on_ensembles(self, info) -> None:

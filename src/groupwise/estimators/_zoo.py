@@ -15,7 +15,15 @@ from typing import Any
 from groupwise.exceptions import ConfigError, MissingDependencyError, did_you_mean
 from groupwise.spec import ColumnKinds
 
-__all__ = ["CANDIDATES", "Candidate", "available_candidates", "build_candidate"]
+__all__ = [
+    "CANDIDATES",
+    "FOREST_FULL_ROWS",
+    "FOREST_TREE_ROWS",
+    "Candidate",
+    "available_candidates",
+    "build_candidate",
+    "size_aware_params",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -313,6 +321,23 @@ DEFAULT_MODELS = (
     "lightgbm",
     "xgboost",
 )
+
+
+#: Forests on a large table grow each tree on a bootstrap sample of about this many rows
+#: (a share of the table: ``FOREST_TREE_ROWS / rows``, so a cross-validation fold's tree
+#: sees a little fewer): half the fit time or less at 16,000 rows and more, and on the real
+#: tables of ``benchmarks/bench_trees.py --large`` a ROC-AUC as good or better.
+FOREST_TREE_ROWS = 8_000
+#: Tables up to this many rows keep scikit-learn's bootstrap of every row (random forest)
+#: and no bootstrap (extra trees).
+FOREST_FULL_ROWS = 10_000
+
+
+def size_aware_params(name: str, n_rows: int) -> dict[str, Any]:
+    """Parameters a candidate takes on a table of ``n_rows`` rows (empty: its defaults)."""
+    if name in ("random_forest", "extra_trees") and n_rows > FOREST_FULL_ROWS:
+        return {"model__bootstrap": True, "model__max_samples": FOREST_TREE_ROWS / n_rows}
+    return {}
 
 
 def available_candidates(names=None) -> list[str]:

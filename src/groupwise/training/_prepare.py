@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from groupwise.estimators._zoo import available_candidates
+from groupwise.estimators._zoo import available_candidates, size_aware_params
 from groupwise.evaluation._metrics import (
     CLASSIFICATION_METRICS,
     GREATER_IS_BETTER,
@@ -114,7 +114,9 @@ def _recipes(
 ) -> dict[str, Recipe]:
     names = list(dict.fromkeys([*BASELINES, *available_candidates(config.models)]))
     kinds, seed, task = table.kinds, config.seed, table.task
-    recipes = {n: Recipe(n, task, kinds, seed) for n in names}
+    # size-aware defaults (forests on large tables) are the recipe's own parameters, so the
+    # run records them and tuning starts from them
+    recipes = {n: Recipe(n, task, kinds, seed, params=size_aware_params(n, table.n)) for n in names}
     if config.hierarchy:
         from groupwise.estimators import PartialPoolingRegressor
 

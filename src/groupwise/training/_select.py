@@ -35,7 +35,7 @@ from groupwise.training._cv import (
     with_threshold,
 )
 from groupwise.training._prepare import BASELINES, Prepared, Rows
-from groupwise.training._race import RACE_MIN_ROWS, judge_race, race_folds
+from groupwise.training._race import FIRST_RUNG_FACTOR, RACE_MIN_ROWS, judge_race, race_folds
 
 __all__ = ["Comparison", "Selection", "compare_candidates", "select_model"]
 
@@ -187,35 +187,58 @@ def _cross_validate(
             f"fewer than {RACE_MIN_ROWS} development rows or 4 folds" if raced_on is None else "no candidate to race (baselines and custom candidates always finish)"
         )  # fmt: skip
         return results, {"applies": False, "reason": why}
-    first = fold_tasks(prep.recipes, dev.X, dev.y, plan.folds, n_classes=prep.n_classes, keys=dev.keys, only=raced_on)  # fmt: skip
-    label = (
-        f"Cross-validating candidates (racing on folds {', '.join(str(f + 1) for f in raced_on)})"
-    )
-    with progress.stage(label, total=len(first)) as bar:
-        fitted = run_tasks(first, executor, bar)
-    scores = {
-        k: [fold_score(prep.task, dev.y, plan.folds, res, prep.metric, prep.pos) for lab, _, res in sorted(fitted, key=lambda t: t[1]) if lab == k]
-        for k in prep.recipes
-    }  # fmt: skip
-    out = judge_race(scores, prep.metric, raceable)
-    failed_early = {lab for lab, _, res in fitted if "error" in res}
-    going = {k: r for k, r in prep.recipes.items() if k not in out and k not in failed_early}
-    rest = [f for f in range(len(plan.folds)) if f not in raced_on]
-    second = fold_tasks(going, dev.X, dev.y, plan.folds, n_classes=prep.n_classes, keys=dev.keys, only=rest)  # fmt: skip
+
+    def score_of(fitted, label):
+        return [fold_score(prep.task, dev.y, plan.folds, res, prep.metric, prep.pos) for lab, _, res in sorted(fitted, key=lambda t: t[1]) if lab == label]  # fmt: skip
+
+    def failed(fitted):
+        return {lab for lab, _, res in fitted if "error" in res}
+
+    # rung 1: every candidate on the largest training part; far behind there means out
+    first_fold, *later = raced_on
+    rung1 = fold_tasks(prep.recipes, dev.X, dev.y, plan.folds, n_classes=prep.n_classes, keys=dev.keys, only=[first_fold])  # fmt: skip
+    with progress.stage(f"Cross-validating candidates (racing on fold {first_fold + 1})", total=len(rung1)) as bar:  # fmt: skip
+        fitted = run_tasks(rung1, executor, bar)
+    first_scores = {k: score_of(fitted, k) for k in prep.recipes}
+    out = judge_race(first_scores, prep.metric, raceable, factor=FIRST_RUNG_FACTOR)
+    for v in out.values():
+        v["folds"] = [first_fold + 1]
+    # rung 2: the others on the next raced fold; behind on both by the margin means out
+    going = {k: r for k, r in prep.recipes.items() if k not in out and k not in failed(fitted)}
+    rung2 = fold_tasks(going, dev.X, dev.y, plan.folds, n_classes=prep.n_classes, keys=dev.keys, only=later)  # fmt: skip
     with progress.stage(
-        f"Cross-validating the {len(going)} candidates still in the race", total=len(second)
+        f"Cross-validating candidates (racing on fold {', '.join(str(f + 1) for f in later)})", total=len(rung2)
+    ) as bar:  # fmt: skip
+        fitted += run_tasks(rung2, executor, bar)
+    scores = {k: score_of(fitted, k) for k in going}
+    second = judge_race(scores, prep.metric, [k for k in raceable if k in going])
+    for v in second.values():
+        v["folds"] = sorted(f + 1 for f in raced_on)
+    out.update(second)
+    fold_scores = {k: score_of(fitted, k) for k in prep.recipes}  # in fold order
+    going = {k: r for k, r in going.items() if k not in out and k not in failed(fitted)}
+    rest = [f for f in range(len(plan.folds)) if f not in raced_on]
+    third = fold_tasks(going, dev.X, dev.y, plan.folds, n_classes=prep.n_classes, keys=dev.keys, only=rest)  # fmt: skip
+    with progress.stage(
+        f"Cross-validating the {len(going)} candidates still in the race", total=len(third)
     ) as bar:
-        fitted += run_tasks(second, executor, bar)
+        fitted += run_tasks(third, executor, bar)
     kept = {k: r for k, r in prep.recipes.items() if k not in out}
     results = assemble(kept, [t for t in fitted if t[0] in kept], dev.y, plan.folds, **kw)
+    shown = ", ".join(str(f + 1) for f in sorted(raced_on))
     info = {
-        "applies": True, "folds": [f + 1 for f in raced_on], "metric": prep.metric,
+        "applies": True, "folds": sorted(f + 1 for f in raced_on), "metric": prep.metric,
+        "first_fold": first_fold + 1, "first_rung_factor": FIRST_RUNG_FACTOR,
         "rule": (
-            f"after folds {', '.join(str(f + 1) for f in raced_on)} (the largest training parts), a candidate is "
-            f"dropped when it is behind the leader on every one of them by more than the margin (0.01 for "
-            f"bounded metrics, 2% of the leader otherwise); dummy, linear and custom candidates always finish"
+            f"fold {first_fold + 1} (the largest training part) first: a candidate more than "
+            f"{FIRST_RUNG_FACTOR:g} margins behind the leader there is dropped; the rest also run fold "
+            f"{', '.join(str(f + 1) for f in later)}, and a candidate behind the leader on each of folds "
+            f"{shown} by more than the margin (0.01 for bounded metrics, 2% of the leader otherwise) is "
+            f"dropped; dummy, linear and custom candidates always finish"
         ),
-        "raced_out": out, "fold_scores": scores, "fits_saved": len(out) * len(rest),
+        "raced_out": out,
+        "fold_scores": fold_scores,
+        "fits_saved": sum(len(plan.folds) - len(v["folds"]) for v in out.values()),
     }  # fmt: skip
     return results, info
 
