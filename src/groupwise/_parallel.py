@@ -141,6 +141,36 @@ class LocalExecutor:
     """
 
     n_jobs: int | None = None
+    #: the warm-up thread, while one runs (a list: the executor itself is frozen)
+    _warming: list = dataclasses.field(default_factory=list, repr=False, compare=False)
+
+    def warm_up(self, modules: Sequence[str]) -> None:
+        """Start the worker processes now and have each import ``modules``, in a background
+        thread: the workers' start-up (seconds of imports) overlaps whatever the caller does
+        next in this process instead of delaying the first :meth:`map`, which waits for it."""
+        workers, threads = worker_plan(self.n_jobs, 1 << 16)
+        if workers == 1 or self._warming:
+            return
+        import threading
+
+        from joblib import Parallel, delayed
+
+        parent = os.getpid()
+
+        def start() -> None:
+            try:
+                runner = Parallel(n_jobs=workers, backend="loky", max_nbytes="1M")
+                runner(delayed(_run_task)(_import_all, modules, threads, parent) for _ in range(workers))  # fmt: skip
+            except Exception:  # a failed warm-up only loses its head start
+                pass
+
+        thread = threading.Thread(target=start, name="groupwise-warm-up", daemon=True)
+        self._warming.append(thread)
+        thread.start()
+
+    def _wait_for_warm_up(self) -> None:
+        while self._warming:
+            self._warming.pop().join()
 
     @property
     def threads(self) -> int:
@@ -156,9 +186,11 @@ class LocalExecutor:
         return obj
 
     def close(self) -> None:
-        """Nothing to release (workers are joblib's)."""
+        """Nothing to release (workers are joblib's); a warm-up still running is waited for."""
+        self._wait_for_warm_up()
 
     def map(self, fn: TaskFn, tasks: Sequence[Any], *, on_done: OnDone = None) -> list[Any]:
+        self._wait_for_warm_up()
         tasks = list(tasks)
         if not tasks:
             return []
@@ -186,6 +218,15 @@ class LocalExecutor:
             if on_done:
                 on_done(i, res)
         return results
+
+
+def _import_all(modules: Sequence[str], threads: int) -> None:
+    import importlib
+    import importlib.util
+
+    for name in modules:
+        if importlib.util.find_spec(name.split(".")[0]) is not None:
+            importlib.import_module(name)
 
 
 def parallel_map(

@@ -97,11 +97,20 @@ def train(
     emit = events or (lambda name, payload: None)
     own = executor is None  # an executor this call starts, it also stops
     executor = executor or make_executor(config.executor, config.n_jobs)
+    if own and hasattr(executor, "warm_up"):
+        # the workers import the estimators while this process reads, plans and audits
+        executor.warm_up(WORKER_MODULES)
     try:
         return _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
     finally:
         if own:
             executor.close()
+
+
+#: What every fit worker imports (the extras only when installed).
+WORKER_MODULES = (
+    "groupwise.training._cv", "sklearn.ensemble", "sklearn.linear_model", "lightgbm", "xgboost",
+)  # fmt: skip
 
 
 def _train(df, spec, config, executor, dataset_path, candidates, progress, emit):
