@@ -32,6 +32,12 @@ VOLATILE = {"fit_time", "fit_time_mean", "duration_s", "fit_time_sd", "timings"}
 #: and an Intel machine), while every ranking metric and the shipped threshold stay put.
 THRESHOLDED = {"accuracy", "balanced_accuracy", "f1", "precision", "recall"}
 THRESHOLDED_TOL = 0.03
+#: The intervals' model-variation term refits the selected pipelines (here hist_gb among
+#: them) on 25 inner training parts; the same code on the same kind of CPU with a fresh
+#: set of current library releases moved that variance by 1% and the interval bounds built
+#: on it by up to 4e-4 (2026-12-03), every estimate staying put. Those two get this room.
+REFIT_VARIANCE_REL = 0.05
+REFIT_BOUND_TOL = 2e-3
 
 
 def _binary_grouped():
@@ -120,7 +126,12 @@ def _compare(got, want, path="", *, nested: bool = False) -> list[str]:
         parts = path.split("/")
         scored = any(p in ("holdout", "holdout_metrics", "bootstrap_ci") for p in parts)
         tol = THRESHOLDED_TOL if nested and scored and THRESHOLDED & set(parts) else 1e-9
-        if math.isclose(got, want, rel_tol=1e-6, abs_tol=tol):
+        rel = 1e-6
+        if "model_variation" in parts:
+            rel = REFIT_VARIANCE_REL
+        elif nested and (parts[-1] in ("ci_low", "ci_high") or "holdout_improvement_ci" in path):
+            tol = max(tol, REFIT_BOUND_TOL)
+        if math.isclose(got, want, rel_tol=rel, abs_tol=tol):
             return []
         return [f"{path}: {got!r} != golden {want!r}"]
     return [] if got == want else [f"{path}: {got!r} != golden {want!r}"]
