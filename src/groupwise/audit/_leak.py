@@ -63,6 +63,15 @@ def _feature_codes(s: pd.Series, kind: str) -> np.ndarray:
     return codes.astype(np.int64) + 1  # NaN (-1) → 0
 
 
+def _partition(folds, n: int) -> bool:
+    """True when the folds test every one of ``n`` rows exactly once and each training part
+    is the rest: then a training part's sums are the whole table's minus its test fold's."""
+    if not folds:
+        return False
+    tested = np.bincount(np.concatenate([te for _, te in folds]), minlength=n)
+    return len(tested) == n and bool(np.all(tested == 1)) and all(len(tr) + len(te) == n for tr, te in folds)  # fmt: skip
+
+
 def _oof_cells(codes: np.ndarray, folds, B: int) -> np.ndarray:
     """Cell of every row: ``fold · B + code`` for the fold that tests it, -1 if untested.
 
@@ -79,13 +88,11 @@ def _cell_means(codes: np.ndarray, t: np.ndarray, folds, B: int, cell: np.ndarra
     prior (m-estimate, m = 1)."""
     m = 1.0
     K = len(folds)
-    n = len(codes)
-    if sum(len(te) for _, te in folds) == n and all(len(tr) + len(te) == n for tr, te in folds) and (cell >= 0).all():  # fmt: skip
-        # the folds partition the rows (each training part is the rest): the in-fold counts
-        # are the totals minus the test fold's, two passes over the rows for every fold
-        tested = cell >= 0
-        counts = np.bincount(cell[tested], minlength=K * B).reshape(K, B)
-        sums = np.bincount(cell[tested], weights=t[tested], minlength=K * B).reshape(K, B)
+    if _partition(folds, len(codes)):
+        # every row is tested once (every cell >= 0): the in-fold counts are the totals
+        # minus the test fold's, two passes over the rows for all folds together
+        counts = np.bincount(cell, minlength=K * B).reshape(K, B)
+        sums = np.bincount(cell, weights=t, minlength=K * B).reshape(K, B)
         counts, sums = counts.sum(axis=0) - counts, sums.sum(axis=0) - sums
         prior = sums.sum(axis=1, keepdims=True) / counts.sum(axis=1, keepdims=True)
         return ((sums + m * prior) / (counts + m)).ravel()
@@ -479,8 +486,7 @@ def _oof_linear(Xb: np.ndarray, Y: np.ndarray, folds) -> np.ndarray:
     A = np.column_stack([np.ones(len(Xb)), Xb])
     ridge = 1e-6 * np.eye(A.shape[1])
     ridge[0, 0] = 0.0
-    n = len(A)
-    if sum(len(te) for _, te in folds) == n and all(len(tr) + len(te) == n for tr, te in folds):
+    if _partition(folds, len(A)):
         # the folds partition the rows: each training part's cross-products are the whole
         # table's minus the test fold's
         G, B = A.T @ A, A.T @ Y
