@@ -24,6 +24,7 @@ __all__ = [
     "LocalExecutor",
     "available_cores",
     "check_executor",
+    "limit_fitted_threads",
     "limit_threads",
     "make_executor",
     "parallel_map",
@@ -72,6 +73,33 @@ def limit_threads(estimator: Any, threads: int) -> Any:
     }
     if updates:
         estimator.set_params(**updates)
+    return estimator
+
+
+def limit_fitted_threads(estimator: Any, threads: int) -> Any:
+    """:func:`limit_threads` on ``estimator`` and on every fitted estimator it holds (a
+    stack's or blend's members, a calibrated or rebalanced model's inner one): what a
+    worker does to a model fitted elsewhere before predicting with it, so that a member
+    fitted with two threads does not run two in each of two workers. Returns it."""
+    seen: set[int] = set()
+
+    def visit(est: Any) -> None:
+        if id(est) in seen or not hasattr(est, "get_params"):
+            return
+        seen.add(id(est))
+        limit_threads(est, threads)
+        for name, value in vars(est).items():
+            if not name.endswith("_") or name.startswith("_"):
+                continue  # fitted attributes only (members_, estimator_, ...)
+            items = value if isinstance(value, list | tuple) else (value,)
+            for item in items:
+                if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+                    item = item[1]
+                visit(item)
+        for step in getattr(est, "steps", ()):
+            visit(step[1])
+
+    visit(estimator)
     return estimator
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 
+from groupwise._parallel import limit_fitted_threads
 from groupwise.estimators._output import predict_output
 from groupwise.evaluation._metrics import GREATER_IS_BETTER, MetricSet
 
@@ -12,6 +15,9 @@ __all__ = ["permutation_importance_table"]
 
 #: Rows of the holdout used for importance (a seeded sample above this).
 MAX_ROWS = 10_000
+#: Seconds of predictions (estimated from the first call) above which an executor's
+#: workers share the columns; below it the dispatch would cost more than it saves.
+PARALLEL_SECONDS = 1.0
 
 
 def permutation_importance_table(
@@ -25,38 +31,42 @@ def permutation_importance_table(
     pos: int = 1,
     n_repeats: int = 5,
     seed: int = 0,
+    executor=None,
 ) -> pd.DataFrame:
     """Drop in ``metric`` when each column is shuffled (mean and SD over repeats).
 
     Positive importance = the model relies on the column. Sorted, largest first. The
     ``n_repeats`` shuffles of one column are scored in one prediction call on stacked
-    copies of the rows (one call per column instead of one per shuffle).
+    copies of the rows (one call per column instead of one per shuffle). With an
+    ``executor`` (:mod:`groupwise._parallel`) the columns are shared out among its workers
+    when the predictions would take more than :data:`PARALLEL_SECONDS`; the shuffles are
+    drawn here, so the table does not depend on where they are scored.
     """
     if len(X) > MAX_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(len(X), MAX_ROWS, replace=False))
         X, y = X.iloc[rows], y[rows]
     X = X.reset_index(drop=True)
-    n, sign = len(X), 1.0 if GREATER_IS_BETTER[metric] else -1.0
-
-    def score(out, ys):
-        ms = (
-            MetricSet(task, ys, proba=out, pos=pos)
-            if task == "classification"
-            else MetricSet(task, ys, pred=out)
-        )
-        return sign * ms.point([metric])[metric]
-
-    base = score(predict_output(model, X, task, n_classes), y)
+    n, p = X.shape
+    how = (task, metric, n_classes, pos)
+    t0 = time.perf_counter()
+    base = _score(predict_output(model, X, task, n_classes), y, how)
+    expected = (time.perf_counter() - t0) * p * n_repeats
     rng = np.random.default_rng(seed)
-    copies = pd.concat([X] * n_repeats, ignore_index=True)
-    same = np.tile(np.arange(n), n_repeats)
-    drops = np.zeros((X.shape[1], n_repeats))
-    for j, col in enumerate(X.columns):
-        values = X[col].array  # keeps the column's dtype (categories, strings, dates)
-        copies[col] = values.take(np.concatenate([rng.permutation(n) for _ in range(n_repeats)]))
-        out = predict_output(model, copies, task, n_classes)
-        drops[j] = [base - score(out[r * n : (r + 1) * n], y) for r in range(n_repeats)]
-        copies[col] = values.take(same)
+    dtype = np.int32 if n < 2**31 else np.int64
+    perms = np.array(
+        [[rng.permutation(n) for _ in range(n_repeats)] for _ in range(p)], dtype=dtype
+    ).reshape(p, n_repeats, n)
+    workers = 1 if executor is None or expected < PARALLEL_SECONDS else executor.workers(p)
+    if workers <= 1:
+        drops = _column_drops((model, X, y, list(range(p)), perms, base, how), 0)
+    else:
+        share = getattr(executor, "share", lambda obj: obj)
+        model_, X_ = share(model), share(X)
+        chunks = [c for c in np.array_split(np.arange(p), min(p, 2 * workers)) if len(c)]
+        parts = executor.map(
+            _column_drops, [(model_, X_, y, list(c), perms[c], base, how) for c in chunks]
+        )
+        drops = np.concatenate(parts, axis=0)
     table = pd.DataFrame(
         {
             "feature": list(X.columns),
@@ -69,3 +79,35 @@ def permutation_importance_table(
     return table.sort_values("importance_mean", ascending=False, kind="stable").reset_index(
         drop=True
     )
+
+
+def _score(out, ys, how) -> float:
+    task, metric, _, pos = how
+    sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
+    ms = (
+        MetricSet(task, ys, proba=out, pos=pos)
+        if task == "classification"
+        else MetricSet(task, ys, pred=out)
+    )
+    return sign * ms.point([metric])[metric]
+
+
+def _column_drops(args, threads) -> np.ndarray:
+    """``(len(columns), n_repeats)`` drops of the score when each of ``columns`` (positions)
+    is shuffled by its rows of ``perms``."""
+    model, X, y, columns, perms, base, how = args
+    task, _, n_classes, _ = how
+    if threads:  # in a worker: the model was fitted (and its thread counts set) elsewhere
+        limit_fitted_threads(model, threads)
+    n, n_repeats = len(X), perms.shape[1]
+    copies = pd.concat([X] * n_repeats, ignore_index=True)
+    same = np.tile(np.arange(n), n_repeats)
+    drops = np.zeros((len(columns), n_repeats))
+    for i, (j, perm) in enumerate(zip(columns, perms, strict=True)):
+        col = X.columns[j]
+        values = X[col].array  # keeps the column's dtype (categories, strings, dates)
+        copies[col] = values.take(perm.ravel())
+        out = predict_output(model, copies, task, n_classes)
+        drops[i] = [base - _score(out[r * n : (r + 1) * n], y, how) for r in range(n_repeats)]
+        copies[col] = values.take(same)
+    return drops

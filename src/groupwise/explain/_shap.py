@@ -19,12 +19,14 @@ regressors in the target's units. Multi-class models are not explained.
 from __future__ import annotations
 
 import dataclasses
+import time
 import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from groupwise._parallel import limit_fitted_threads
 from groupwise.exceptions import MissingDependencyError
 
 __all__ = [
@@ -48,6 +50,8 @@ FALLBACK_ROWS = 200
 FALLBACK_BACKGROUND = 32
 #: Rows the permutation fallback evaluates per call of the model (× background × features).
 _FALLBACK_CELLS = 400_000
+#: Seconds of fallback predictions above which an executor's workers share the rows.
+_PARALLEL_SECONDS = 1.0
 
 _TREES = {
     "RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier",
@@ -302,15 +306,16 @@ class PipelineExplainer:
         return getattr(self, "_names", self.features)
 
     # -------------------------------------------------------------- explain
-    def explain(self, X: pd.DataFrame) -> tuple[np.ndarray, float]:
+    def explain(self, X: pd.DataFrame, executor=None) -> tuple[np.ndarray, float]:
         """``(values, base)``: one row of SHAP values per row of ``X`` (columns
-        :attr:`names`), and the base value they start from."""
+        :attr:`names`), and the base value they start from. ``executor``
+        (:mod:`groupwise._parallel`): where the permutation fallback's predictions run."""
         self._setup()
         X = X[self.features].reset_index(drop=True)
         if self.kind == "constant":
             return np.zeros((len(X), len(self.features))), float(self.model_output(X[:1])[0])
         if self.kind == "permutation":
-            return self._permutation(X)
+            return self._permutation(X, executor)
         Z = self._transform(X)
         if self.kind == "tree":
             approximate = type(self.est).__name__ in _DEEP_TREES
@@ -331,37 +336,59 @@ class PipelineExplainer:
         np.add.at(values.T, self._groups, raw.T)
         return values, float(base)
 
-    def _permutation(self, X: pd.DataFrame) -> tuple[np.ndarray, float]:
+    def _permutation(self, X: pd.DataFrame, executor=None) -> tuple[np.ndarray, float]:
         """Permutation SHAP: per row a random order and its reverse; the row's values
         replace the background's one column at a time, the model's mean output recorded
-        after each step; a column's value is the mean change when it was switched."""
+        after each step; a column's value is the mean change when it was switched.
+
+        With an ``executor`` the rows are shared out among its workers when the
+        predictions would take more than ``_PARALLEL_SECONDS`` (estimated from the first
+        call); the orders are drawn here, so the values do not depend on where they run."""
         bg = self._bg
         codes = _Codes.fit([bg, X])
         B, Cb = len(bg), codes.encode(bg)
         Cx = codes.encode(X)
         p = Cx.shape[1]
+        t0 = time.perf_counter()
         base = float(self._predict_raw(bg).mean())
+        expected = (time.perf_counter() - t0) * 2 * len(X) * (p + 1)  # B rows per call
         rng = np.random.default_rng(self.seed + 1)
-        values = np.zeros((len(X), p))
-        rows_per_call = max(1, _FALLBACK_CELLS // (B * (p + 1)))
-        for start in range(0, len(X), rows_per_call):
-            xs = Cx[start : start + rows_per_call]
-            r = len(xs)
-            order = np.argsort(rng.random((r, p)), axis=1)
-            for perm in (order, order[:, ::-1]):
-                # switched[i, s, j]: column j holds row i's value after s steps of its order
-                rank = np.empty_like(perm)
-                np.put_along_axis(rank, perm, np.arange(p)[None, :].repeat(r, 0), axis=1)
-                switched = rank[:, None, :] < np.arange(p + 1)[None, :, None]
-                cells = np.where(
-                    switched[:, :, None, :], xs[:, None, None, :], Cb[None, None, :, :]
-                ).reshape(-1, p)
-                out = self._predict_raw(codes.decode(cells)).reshape(r, p + 1, B).mean(axis=2)
-                steps = np.diff(out, axis=1)  # steps[i, s]: change when perm[i, s] switched
-                contrib = np.empty((r, p))
-                np.put_along_axis(contrib, perm, steps, axis=1)
-                values[start : start + r] += contrib / 2
+        orders = np.argsort(rng.random((len(X), p)), axis=1)
+        size = max(1, _FALLBACK_CELLS // (B * (p + 1)))
+        parallel = executor is not None and expected >= _PARALLEL_SECONDS
+        workers = executor.workers(len(X)) if parallel else 1
+        if workers > 1:
+            size = max(1, min(size, -(-len(X) // workers)))
+        tasks = [
+            (self, codes, Cb, Cx[start : start + size], orders[start : start + size])
+            for start in range(0, len(X), size)
+        ]
+        if workers > 1 and len(tasks) > 1:
+            parts = executor.map(_permutation_rows, tasks)
+        else:
+            parts = [_permutation_rows(t, 0) for t in tasks]
+        values = np.concatenate(parts, axis=0) if parts else np.zeros((0, p))
         return values, base
+
+    def _switched_values(self, codes, Cb: np.ndarray, xs: np.ndarray, order: np.ndarray):
+        """The permutation values of the rows ``xs`` (encoded) for their ``order`` and its
+        reverse (see :meth:`_permutation`)."""
+        B, (r, p) = len(Cb), xs.shape
+        values = np.zeros((r, p))
+        for perm in (order, order[:, ::-1]):
+            # switched[i, s, j]: column j holds row i's value after s steps of its order
+            rank = np.empty_like(perm)
+            np.put_along_axis(rank, perm, np.arange(p)[None, :].repeat(r, 0), axis=1)
+            switched = rank[:, None, :] < np.arange(p + 1)[None, :, None]
+            cells = np.where(
+                switched[:, :, None, :], xs[:, None, None, :], Cb[None, None, :, :]
+            ).reshape(-1, p)
+            out = self._predict_raw(codes.decode(cells)).reshape(r, p + 1, B).mean(axis=2)
+            steps = np.diff(out, axis=1)  # steps[i, s]: change when perm[i, s] switched
+            contrib = np.empty((r, p))
+            np.put_along_axis(contrib, perm, steps, axis=1)
+            values += contrib / 2
+        return values
 
     def check(self, X: pd.DataFrame, values: np.ndarray, base: float) -> float:
         """Largest |sum of a row's values + base − the model's output| over ``X``."""
@@ -390,3 +417,11 @@ class PipelineExplainer:
             "output": self.output,
             "model": type(self.est).__name__,
         }
+
+
+def _permutation_rows(args, threads) -> np.ndarray:
+    """One block of rows of :meth:`PipelineExplainer._permutation` (an executor task)."""
+    explainer, codes, Cb, xs, order = args
+    if threads:  # in a worker: the model was fitted (and its thread counts set) elsewhere
+        limit_fitted_threads(explainer.pipeline, threads)
+    return explainer._switched_values(codes, Cb, xs, order)

@@ -19,6 +19,8 @@ from groupwise.spec import ColumnKinds
 __all__ = [
     "CVResult",
     "Recipe",
+    "assemble",
+    "fit_and_score",
     "fit_estimator",
     "fit_recipe",
     "rebalance",
@@ -132,18 +134,38 @@ class CVResult:
         return pd.DataFrame(self.folds)
 
 
+def _fit_and_predict(recipe, est, Xtr, ytr, Xte, n_classes, fold, keys=None):
+    """``({"fold", "fit_time", "out"}, est)``, or ``({"fold", "error"}, None)`` when the
+    fit or the prediction fails or the predictions are not finite."""
+    try:
+        t0 = time.perf_counter()
+        fit_estimator(recipe, est, Xtr, ytr, keys)
+        fit_time = time.perf_counter() - t0
+        out = predict_output(est, Xte, recipe.task, n_classes)
+    except Exception as exc:  # one failing candidate must not stop the comparison
+        return {"fold": fold, "error": f"{type(exc).__name__}: {exc}"}, None
+    if not np.all(np.isfinite(out)):
+        return {"fold": fold, "error": "the model produced missing or infinite predictions"}, None
+    return {"fold": fold, "fit_time": fit_time, "out": out}, est
+
+
+def fit_and_score(recipe: Recipe, est, Xtr, ytr, Xte, n_classes: int, fold: int) -> dict:
+    """One fold task's result (as :func:`run_tasks` gives it, without training-row scores)
+    for ``est`` fitted on ``Xtr, ytr`` and scoring ``Xte``."""
+    res, _ = _fit_and_predict(recipe, est, Xtr, ytr, Xte, n_classes, fold)
+    return res if "error" in res else {**res, "train_out": None, "train_rows": None}
+
+
 def _fit_fold(task_args, threads):
     recipe, X, y, tr, te, n_classes, fold, train_score, keys = task_args
-    try:
-        est = limit_threads(recipe.build(), threads)
-        t0 = time.perf_counter()
-        fit_estimator(recipe, est, X.iloc[tr], y[tr], None if keys is None else keys[tr])
-        fit_time = time.perf_counter() - t0
-        out = predict_output(est, X.iloc[te], recipe.task, n_classes)
-    except Exception as exc:  # one failing candidate must not stop the comparison
-        return {"fold": fold, "error": f"{type(exc).__name__}: {exc}"}
-    if not np.all(np.isfinite(out)):
-        return {"fold": fold, "error": "the model produced missing or infinite predictions"}
+    est = limit_threads(recipe.build(), threads)
+    res, est = _fit_and_predict(
+        recipe, est, X.iloc[tr], y[tr], X.iloc[te], n_classes, fold,
+        None if keys is None else keys[tr],
+    )  # fmt: skip
+    if est is None:
+        return res
+    fit_time, out = res["fit_time"], res["out"]
     train_out = train_rows = None
     if train_score:
         rows = (

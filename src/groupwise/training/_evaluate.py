@@ -295,17 +295,19 @@ def training_variation(
     return TrainingVariation(variance, len(tasks), tuple(sorted({r.name for _, r in units})))
 
 
-def _importance(model, X, y, prep: Prepared, config: TrainConfig, threads: int):
+def _importance(model, X, y, prep: Prepared, config: TrainConfig, executor: Executor):
+    """Permutation importance on the scored rows, the columns shared out among the workers."""
     if config.permutation_repeats <= 0:
         return None
     from threadpoolctl import threadpool_limits
 
     from groupwise.explain import permutation_importance_table
 
-    with threadpool_limits(threads):
+    with threadpool_limits(executor.threads):
         return permutation_importance_table(
             model, X, y, task=prep.task, metric=prep.metric, n_classes=prep.n_classes,
             pos=prep.pos, n_repeats=config.permutation_repeats, seed=config.seed,
+            executor=executor,
         )  # fmt: skip
 
 
@@ -345,7 +347,7 @@ def evaluate_holdout(
             base_out[name] = predict_output(est, hold.X, task, K)
             base_cv[name] = pooled_scores(prep, dev, comparison.results[name])
         bar.advance()
-        importance = _importance(model, hold.X, hold.y, prep, config, threads)
+        importance = _importance(model, hold.X, hold.y, prep, config, executor)
         bar.advance()
     thresholds = None if point.threshold is None else np.full(hold.n, point.value)
     variation = training_variation(
@@ -413,7 +415,7 @@ def evaluate_nested(
                 if name in comparison.results:
                     est = fit_recipe(comparison.results[name].recipe, dev.X, dev.y, threads)
                     base_out[name][o.holdout] = predict_output(est, test.X, task, K)
-            imp = _importance(model, test.X, test.y, prep, config, threads)
+            imp = _importance(model, test.X, test.y, prep, config, executor)
             if imp is not None:
                 importances.append(imp.assign(weight=test.n))
             bar.advance()

@@ -51,7 +51,9 @@ def _sample(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
 
 
-def explain_final(prep: Prepared, final_model, config: TrainConfig, *, progress) -> Explanation:
+def explain_final(
+    prep: Prepared, final_model, config: TrainConfig, *, progress, executor=None
+) -> Explanation:
     """SHAP values of ``final_model`` on up to :data:`SHAP_ROWS` seeded rows of the table
     (:data:`FALLBACK_ROWS` for the permutation fallback); the background sample is kept
     either way so that ``predict --explain`` works once the extra is installed."""
@@ -78,7 +80,7 @@ def explain_final(prep: Prepared, final_model, config: TrainConfig, *, progress)
     rows = _sample(len(X), size, config.seed + 1)
     sample = X.iloc[rows].reset_index(drop=True)
     with progress.stage(f"SHAP values ({explainer.kind})", total=1) as bar:
-        values, base = explainer.explain(sample)
+        values, base = explainer.explain(sample, executor)
         error = explainer.check(sample, values, base)
         bar.advance()
     frame = pd.DataFrame(values, columns=explainer.names)

@@ -294,6 +294,7 @@ def select_model(
                 "best_params": tr.best_params,
                 "kept": "tuned" if improved else "untuned",
                 "duration_s": tr.duration,
+                "shared_preprocessing": tr.shared_preprocessing,
                 "history": tr.trials,
             }
             tuning.append(record)

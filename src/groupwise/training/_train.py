@@ -149,7 +149,9 @@ def _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
     gap = timed("naive_vs_grouped", naive_vs_grouped, prep, plan, selection, point, config, **run)
     curve = timed("learning_curve", learning_curve, prep, plan, selection, point, config, **run)
     final = timed("finalize", finalize, prep, plan, selection, holdout, threads=run["executor"].threads, progress=progress)  # fmt: skip
-    why = timed("shap", explain_final, prep, final, config, progress=progress)
+    why = timed(
+        "shap", explain_final, prep, final, config, progress=progress, executor=run["executor"]
+    )
     checks = timed("model_checks", model_checks, prep, selection, point, holdout, gap, why, config)  # fmt: skip
     outcome = Outcome(
         prep, report, plan, selection, point, holdout, gap, curve, checks, final, why,

@@ -3,6 +3,13 @@
 Trials run in batches of one per worker (ask/tell): each worker runs a whole trial's
 folds in sequence, so fast models are not dominated by per-fold dispatch overhead.
 The batches are deterministic for a given seed.
+
+When the search changes only the pipeline's model step (every built-in space does), the
+steps before it are fitted once per fold and their outputs shared by every trial: each
+trial then fits only its model on the transformed fold. The out-of-fold predictions are
+the ones the whole pipeline gives (the same steps, fitted on the same rows), so this
+changes the cost, not the result; it is skipped when the transformed folds would exceed
+:data:`SHARED_BYTES`.
 """
 
 from __future__ import annotations
@@ -14,11 +21,25 @@ from typing import Any
 
 import numpy as np
 
-from groupwise._parallel import Executor, LocalExecutor
+from groupwise._parallel import Executor, LocalExecutor, limit_threads
 from groupwise.estimators._zoo import CANDIDATES
 from groupwise.evaluation._metrics import GREATER_IS_BETTER, THRESHOLD_METRICS
 from groupwise.evaluation._slices import is_better, meaningful_delta
-from groupwise.training._cv import CVResult, Recipe, oof_metricset, run_cv, with_threshold
+from groupwise.training._cv import (
+    CVResult,
+    Recipe,
+    assemble,
+    fit_and_score,
+    oof_metricset,
+    run_cv,
+    with_threshold,
+)
+
+#: Largest total size of the transformed folds shared by the trials (bytes, estimated
+#: from a small sample before any fold is transformed).
+SHARED_BYTES = 256 * 2**20
+#: Rows the size estimate transforms.
+_PROBE_ROWS = 500
 
 __all__ = ["TuneResult", "tune"]
 
@@ -33,11 +54,76 @@ class TuneResult:
     best_result: CVResult | None
     trials: list[dict[str, Any]]
     duration: float
+    #: whether the steps before the model were fitted once per fold for all trials
+    shared_preprocessing: bool = False
+
+
+def _model_step(recipe: Recipe):
+    """``(pipeline, name of its last step)`` when ``recipe`` builds a pipeline with steps
+    before its model that trials could share, else None."""
+    from sklearn.pipeline import Pipeline
+
+    if recipe.takes_keys:
+        return None
+    est = recipe.build()
+    if not isinstance(est, Pipeline) or len(est.steps) < 2:
+        return None
+    return est, est.steps[-1][0]
+
+
+def _nbytes(Z) -> int:
+    """Memory held by a transformed block of rows (a frame, an array or a sparse matrix)."""
+    import pandas as pd
+    import scipy.sparse
+
+    if isinstance(Z, pd.DataFrame):
+        return int(Z.memory_usage(index=True, deep=True).sum())
+    if scipy.sparse.issparse(Z):
+        Z = Z.tocsr()
+        return int(Z.data.nbytes + Z.indices.nbytes + Z.indptr.nbytes)
+    return int(np.asarray(Z).nbytes)
+
+
+def _transform_fold(args, threads):
+    """The steps before the model, fitted on one fold's training rows: the transformed
+    training and test rows."""
+    recipe, X, y, tr, te = args
+    prefix = limit_threads(recipe.build(), threads)[:-1]
+    return prefix.fit_transform(X.iloc[tr], y[tr]), prefix.transform(X.iloc[te])
+
+
+def shared_folds(recipe: Recipe, params: dict, X, y, folds, executor: Executor):
+    """Every fold's transformed ``(train, test)`` rows when the trials' ``params`` touch
+    only the model step and the result fits in :data:`SHARED_BYTES`; else None."""
+    built = _model_step(recipe)
+    if built is None or not folds:
+        return None
+    est, last = built
+    if not params or not all(k.startswith(f"{last}__") for k in params):
+        return None
+    tr0 = folds[0][0][:_PROBE_ROWS]
+    try:
+        probe = est[:-1].fit_transform(X.iloc[tr0], y[tr0])
+    except Exception:  # the trials' own fits will report what fails
+        return None
+    per_row = _nbytes(probe) / max(1, len(tr0))
+    if per_row * sum(len(tr) + len(te) for tr, te in folds) > SHARED_BYTES:
+        return None
+    try:
+        return executor.map(_transform_fold, [(recipe, X, y, tr, te) for tr, te in folds])
+    except Exception:
+        return None
 
 
 def _trial_cv(args, threads):
     """All folds of one trial, in sequence, inside one worker."""
-    recipe, X, y, folds, n_classes, pos = args
+    recipe, X, y, folds, n_classes, pos, shared = args
+    if shared is not None:
+        fitted = []
+        for fold, ((tr, _), (Ztr, Zte)) in enumerate(zip(folds, shared, strict=True)):
+            model = limit_threads(recipe.build(), threads).steps[-1][1]
+            fitted.append((recipe.name, fold, fit_and_score(recipe, model, Ztr, y[tr], Zte, n_classes, fold)))  # fmt: skip
+        return assemble({recipe.name: recipe}, fitted, y, folds, task=recipe.task, n_classes=n_classes, pos=pos)[recipe.name]  # fmt: skip
     return run_cv(
         {recipe.name: recipe},
         X,
@@ -87,6 +173,7 @@ def tune(
     start = time.perf_counter()
     done = 0
     since_best = 0
+    shared, share_checked = None, False
     while done < n_trials:
         if timeout is not None and time.perf_counter() - start >= timeout:
             break
@@ -97,17 +184,15 @@ def tune(
             break
         batch = [study.ask() for _ in range(min(workers, n_trials - done))]
         params = [space(t, recipe.task) for t in batch]
+        if not share_checked:
+            share_checked = True
+            shared = shared_folds(recipe, params[0], X, y, folds, executor)
+            if shared is not None and hasattr(executor, "share"):
+                shared = executor.share(shared)
         tasks = [
-            (
-                dataclasses.replace(recipe, params={**recipe.params, **p}),
-                X,
-                y,
-                folds,
-                n_classes,
-                pos,
-            )
+            (dataclasses.replace(recipe, params={**recipe.params, **p}), X, y, folds, n_classes, pos, shared)
             for p in params
-        ]
+        ]  # fmt: skip
         results = executor.map(_trial_cv, tasks)
         for trial, p, result in zip(batch, params, results, strict=True):
             if n_classes == 2 and metric in THRESHOLD_METRICS and not result.error:
@@ -147,4 +232,5 @@ def tune(
         best_result=best["result"],
         trials=history,
         duration=time.perf_counter() - start,
+        shared_preprocessing=shared is not None,
     )

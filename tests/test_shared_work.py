@@ -1,0 +1,112 @@
+"""Work shared out or shared between fits gives the results of doing it one piece at a
+time: tuning trials on preprocessing fitted once per fold, permutation importance and the
+SHAP fallback on several workers, thread limits that reach a stack's fitted members."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from groupwise._parallel import LocalExecutor, limit_fitted_threads
+from groupwise.estimators._zoo import build_candidate
+from groupwise.spec import ColumnKinds
+from groupwise.training import _tune
+from groupwise.training._cv import Recipe
+
+
+def _table(n=900, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, 4)), columns=[f"x{i}" for i in range(4)])
+    X.loc[rng.random(n) < 0.1, "x1"] = np.nan
+    X["site"] = pd.Series(rng.choice(list("abcdef"), n)).astype(object)
+    logit = 1.2 * X["x0"] - X["x1"].fillna(0) + (X["site"] == "a") * 1.5
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int).to_numpy()
+    return X, y
+
+
+def _folds(n, k=4):
+    rows = np.random.default_rng(1).permutation(n)
+    parts = np.array_split(rows, k)
+    return [
+        (np.sort(np.concatenate(parts[:i] + parts[i + 1 :])), np.sort(parts[i])) for i in range(k)
+    ]
+
+
+@pytest.mark.parametrize("name", ["linear", "hist_gb"])
+def test_trials_on_shared_preprocessing_score_as_the_whole_pipeline_does(monkeypatch, name):
+    X, y = _table()
+    recipe = Recipe(name, "classification", ColumnKinds.of(X), 0)
+    folds = _folds(len(X))
+    trials = 3 if name == "linear" else 2
+    kw = dict(metric="roc_auc", n_classes=2, pos=1, n_trials=trials, timeout=None, seed=3,
+              executor=LocalExecutor(1))  # fmt: skip
+    shared = _tune.tune(recipe, X, y, folds, **kw)
+    monkeypatch.setattr(_tune, "SHARED_BYTES", 0)  # too large: every trial fits the pipeline
+    whole = _tune.tune(recipe, X, y, folds, **kw)
+    assert shared.shared_preprocessing and not whole.shared_preprocessing
+    assert [t["params"] for t in shared.trials] == [t["params"] for t in whole.trials]
+    np.testing.assert_allclose(shared.best_result.oof, whole.best_result.oof, rtol=0, atol=1e-12)
+    assert [t["score"] for t in shared.trials] == pytest.approx(
+        [t["score"] for t in whole.trials], abs=1e-12
+    )
+
+
+def test_preprocessing_is_not_shared_when_a_trial_changes_it():
+    X, y = _table()
+    recipe = Recipe("linear", "classification", ColumnKinds.of(X), 0)
+    folds = _folds(len(X))
+    ex = LocalExecutor(1)
+    assert _tune.shared_folds(recipe, {"prep__cat__min_frequency": 2}, X, y, folds, ex) is None
+    assert _tune.shared_folds(recipe, {}, X, y, folds, ex) is None
+    shared = _tune.shared_folds(recipe, {"model__C": 0.1}, X, y, folds, ex)
+    assert len(shared) == len(folds)
+    assert [len(Ztr) for Ztr, _ in shared] == [len(tr) for tr, _ in folds]
+
+
+def test_permutation_importance_is_the_same_on_two_workers(monkeypatch):
+    from groupwise.explain import _permutation
+
+    X, y = _table()
+    model = build_candidate("linear", "classification", ColumnKinds.of(X), 0).fit(X, y)
+    kw = dict(task="classification", metric="roc_auc", n_classes=2, n_repeats=3, seed=5)
+    here = _permutation.permutation_importance_table(model, X, y, **kw)
+    monkeypatch.setattr(_permutation, "PARALLEL_SECONDS", 0.0)
+    calls = []
+
+    class Counting(LocalExecutor):
+        def map(self, fn, tasks, **k):
+            calls.append(len(tasks))
+            return super().map(fn, tasks, **k)
+
+    there = _permutation.permutation_importance_table(model, X, y, executor=Counting(2), **kw)
+    assert calls and calls[0] > 1  # the columns did go to the workers
+    pd.testing.assert_frame_equal(here, there)
+
+
+def test_the_shap_fallback_is_the_same_on_two_workers(monkeypatch):
+    from groupwise.explain import PipelineExplainer, _shap
+
+    X, y = _table()
+    model = build_candidate("hist_gb", "classification", ColumnKinds.of(X), 0).fit(X, y)
+    exp = PipelineExplainer(model, X.iloc[:40], task="classification", n_classes=2, pos=1, seed=2)
+    assert exp.kind == "permutation"
+    here, base = exp.explain(X.iloc[100:130])
+    monkeypatch.setattr(_shap, "_PARALLEL_SECONDS", 0.0)
+    monkeypatch.setattr(_shap, "_FALLBACK_CELLS", 40 * 6 * 5)  # five rows per block
+    there, base2 = exp.explain(X.iloc[100:130], LocalExecutor(2))
+    np.testing.assert_allclose(there, here, rtol=0, atol=1e-12)
+    assert base2 == base and exp.check(X.iloc[100:130], there, base) < 1e-9
+
+
+def test_thread_limits_reach_the_fitted_members_of_a_stack():
+    from groupwise.estimators._crossfit import Stack
+
+    X, y = _table()
+    kinds = ColumnKinds.of(X)
+    members = [("a", build_candidate("random_forest", "classification", kinds, 0)),
+               ("b", build_candidate("linear", "classification", kinds, 0))]  # fmt: skip
+    members[0][1].set_params(model__n_jobs=2, model__n_estimators=10)
+    stack = Stack(members, split="row", n_folds=3).fit(X, y)
+    assert stack.members_[0].named_steps["model"].n_jobs == 2
+    limit_fitted_threads(stack, 1)
+    assert stack.members_[0].named_steps["model"].n_jobs == 1
+    assert stack.estimators[0][1].named_steps["model"].n_jobs == 1
