@@ -111,3 +111,58 @@ def test_the_fallback_rebuilds_booleans_with_missing_values_dates_and_text():
     assert exp.kind == "permutation"
     values, base = exp.explain(X.iloc[:40])
     assert exp.names == list(X.columns) and exp.check(X.iloc[:40], values, base) < 1e-9
+
+
+def _combination(kind, task, names=("linear", "lightgbm")):
+    from groupwise.estimators._crossfit import Blend, Stack
+
+    X, y_bin, y_reg = _table()
+    y = y_bin if task == "classification" else y_reg
+    kinds = ColumnKinds.of(X)
+    members = [(n, build_candidate(n, task, kinds, 0)) for n in names if CANDIDATES[n].available()]
+    if len(members) < 2:
+        pytest.skip("needs the [lgbm] extra")
+    if kind == "stack":
+        model = Stack(members, task=task, split="row", n_folds=3).fit(X, y)
+    else:
+        model = Blend(members, task=task).fit(X, y)
+    return model, X
+
+
+@pytest.mark.parametrize(
+    ("task", "pos"), [("classification", 1), ("classification", 0), ("regression", 1)]
+)
+def test_a_stack_is_explained_exactly_as_the_weighted_sum_of_its_members(task, pos):
+    model, X = _combination("stack", task)
+    exp = PipelineExplainer(model, X.iloc[:80], task=task, n_classes=2, pos=pos, seed=0)
+    assert exp.kind == "stack"
+    assert exp.output == (
+        "log-odds of the positive class" if task == "classification" else "prediction"
+    )
+    sample = X.iloc[100:150]
+    values, base = exp.explain(sample)
+    assert values.shape == (50, 6) and exp.names == list(X.columns)
+    assert exp.check(sample, values, base) < 1e-6
+    # the members' own values, weighted by the meta-model's coefficients
+    weights = np.ravel(model.meta_.coef_)
+    total = np.zeros_like(values)
+    for w, member in zip(weights, model.members_, strict=True):
+        sub = PipelineExplainer(member, X.iloc[:80], task=task, n_classes=2, pos=pos, seed=0)
+        v, _ = sub.explain(sample)
+        total += w * v
+    np.testing.assert_allclose(values, total, rtol=0, atol=1e-9)
+    mean_abs = pd.Series(np.abs(values).mean(axis=0), index=exp.names)
+    assert mean_abs["x0"] > mean_abs[["x3", "x4"]].max()
+
+
+def test_a_regression_blend_is_a_mean_and_a_probability_blend_needs_the_fallback():
+    model, X = _combination("blend", "regression")
+    exp = PipelineExplainer(model, X.iloc[:80], task="regression", seed=0)
+    values, base = exp.explain(X.iloc[100:140])
+    assert exp.kind == "stack" and exp.check(X.iloc[100:140], values, base) < 1e-6
+    model, X = _combination("blend", "classification")
+    exp = PipelineExplainer(model, X.iloc[:80], task="classification", n_classes=2, pos=1, seed=0)
+    assert exp.kind == "permutation"  # a mean of probabilities is no sum of log-odds
+    model, X = _combination("stack", "classification", names=("linear", "random_forest"))
+    exp = PipelineExplainer(model, X.iloc[:80], task="classification", n_classes=2, pos=1, seed=0)
+    assert exp.kind == "permutation"  # a forest's values are in probabilities, not log-odds

@@ -53,6 +53,8 @@ _FALLBACK_CELLS = 400_000
 #: Seconds of fallback predictions above which an executor's workers share the rows.
 _PARALLEL_SECONDS = 1.0
 
+_LOG_ODDS = "log-odds of the positive class"
+
 _TREES = {
     "RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier",
     "ExtraTreesRegressor", "GradientBoostingClassifier", "GradientBoostingRegressor",
@@ -212,6 +214,13 @@ class PipelineExplainer:
 
     def _choose(self) -> tuple[str, str]:
         name = type(self.est).__name__
+        parts = self._combination()
+        if parts is not None:
+            self._parts = parts
+            return "stack", (
+                "its members' exact SHAP values, weighted as its linear combination weights "
+                "their outputs"
+            )
         if name.startswith("Dummy"):
             return "constant", "a constant model: every value is 0"
         if name in _TREES:
@@ -232,13 +241,53 @@ class PipelineExplainer:
             return "linear", "exact linear SHAP against the training background"
         return "permutation", f"a {name} has no exact SHAP algorithm"
 
+    def _combination(self):
+        """``(weights, intercept, member explainers)`` when the model is a linear
+        combination of members that each have exact SHAP values in the units it combines
+        — a stack (its meta-model adds its members' log-odds, or predictions, with weights)
+        or a blend of regressors (the mean prediction) — else None. Shapley values are
+        linear in the model, so the combination's values are the weighted sum of its
+        members' (an exact decomposition, not a fallback)."""
+        from groupwise.estimators._crossfit import Blend, Stack
+
+        est, members = self.est, getattr(self.est, "members_", None)
+        if self.pre is not None or not members:
+            return None
+        if isinstance(est, Stack) and est.meta_ is not None:
+            weights = np.ravel(est.meta_.coef_).astype(float)
+            intercept = float(np.ravel(est.meta_.intercept_)[0])
+            if len(weights) != len(members):  # multi-class meta-features
+                return None
+        elif isinstance(est, Blend | Stack) and self.task == "regression":
+            weights, intercept = np.full(len(members), 1 / len(members)), 0.0
+        else:  # a mean of probabilities is not a sum in any units
+            return None
+        subs = []
+        for member in members:
+            try:
+                sub = PipelineExplainer(
+                    member, self.background, task=self.task,
+                    n_classes=2 if self.task == "classification" else 0, pos=self.pos,
+                    seed=self.seed,
+                )  # fmt: skip
+            except ShapUnsupported:
+                return None
+            if sub.kind not in ("tree", "linear") or (
+                self.task == "classification" and sub.output != _LOG_ODDS
+            ):
+                return None
+            subs.append(sub)
+        return weights, intercept, subs
+
     @property
     def output(self) -> str:
         """What a row's values add up to (minus the base value)."""
         if self.task == "regression":
             return "prediction"
+        if self.kind == "stack":
+            return _LOG_ODDS
         if self.kind in ("tree", "linear") and type(self.est).__name__ not in _PROBABILITY_TREES:
-            return "log-odds of the positive class"
+            return _LOG_ODDS
         return "probability of the positive class"
 
     def _sign(self) -> float:
@@ -247,7 +296,10 @@ class PipelineExplainer:
 
     def model_output(self, X: pd.DataFrame) -> np.ndarray:
         """The model's output (in :attr:`output`'s units) for input rows ``X``."""
-        if self.kind in ("permutation", "constant") or self.task == "regression":
+        if self.kind == "stack" and self.task == "classification":
+            Z = self.est.member_features(X)
+            return self._sign() * np.asarray(self.est.meta_.decision_function(Z), dtype=float)
+        if self.kind in ("permutation", "constant", "stack") or self.task == "regression":
             return self._predict_raw(X)
         Z = self._transform(X)
         name = type(self.est).__name__
@@ -268,6 +320,13 @@ class PipelineExplainer:
 
     def _setup(self):
         if self._explainer is not None or self.kind == "constant":
+            return
+        if self.kind == "stack":
+            names = list(self.features)
+            for sub in self._parts[2]:
+                names += [n for n in sub.names if n not in names]
+            self._names = names
+            self._explainer = "stack"
             return
         if self.kind == "permutation":
             rng = np.random.default_rng(self.seed)
@@ -316,6 +375,8 @@ class PipelineExplainer:
             return np.zeros((len(X), len(self.features))), float(self.model_output(X[:1])[0])
         if self.kind == "permutation":
             return self._permutation(X, executor)
+        if self.kind == "stack":
+            return self._combined(X)
         Z = self._transform(X)
         if self.kind == "tree":
             approximate = type(self.est).__name__ in _DEEP_TREES
@@ -334,6 +395,19 @@ class PipelineExplainer:
             base = base[0]
         values = np.zeros((len(X), len(self._names)))
         np.add.at(values.T, self._groups, raw.T)
+        return values, float(base)
+
+    def _combined(self, X: pd.DataFrame) -> tuple[np.ndarray, float]:
+        """A stack's (or regression blend's) values: its members', weighted. (Tree members
+        already use every thread here; explaining them on separate workers was no faster.)"""
+        weights, intercept, subs = self._parts
+        where = {n: j for j, n in enumerate(self._names)}
+        values = np.zeros((len(X), len(self._names)))
+        base = intercept * (self._sign() if self.task == "classification" else 1.0)
+        for w, sub in zip(weights, subs, strict=True):
+            v, b = sub.explain(X)
+            values[:, [where[n] for n in sub.names]] += w * v
+            base += w * b
         return values, float(base)
 
     def _permutation(self, X: pd.DataFrame, executor=None) -> tuple[np.ndarray, float]:

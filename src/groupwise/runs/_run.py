@@ -431,7 +431,7 @@ class Run:
         from groupwise.explain import require_shap
 
         explainer = self.explainer
-        if explainer.kind in ("tree", "linear"):
+        if explainer.kind in ("tree", "linear", "stack"):
             require_shap()
         return lambda X: explainer.top_k(X, k)
 
