@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -58,13 +59,14 @@ def permutation_importance_table(
     ).reshape(p, n_repeats, n)
     workers = 1 if executor is None or expected < PARALLEL_SECONDS else executor.workers(p)
     if workers <= 1:
-        drops = _column_drops((model, X, y, list(range(p)), perms, base, how), 0)
+        drops = _column_drops((model, X, y, list(range(p)), perms, base, how, os.getpid()), 0)
     else:
         share = getattr(executor, "share", lambda obj: obj)
         model_, X_ = share(model), share(X)
         chunks = [c for c in np.array_split(np.arange(p), min(p, 2 * workers)) if len(c)]
         parts = executor.map(
-            _column_drops, [(model_, X_, y, list(c), perms[c], base, how) for c in chunks]
+            _column_drops,
+            [(model_, X_, y, list(c), perms[c], base, how, os.getpid()) for c in chunks],
         )
         drops = np.concatenate(parts, axis=0)
     table = pd.DataFrame(
@@ -95,9 +97,9 @@ def _score(out, ys, how) -> float:
 def _column_drops(args, threads) -> np.ndarray:
     """``(len(columns), n_repeats)`` drops of the score when each of ``columns`` (positions)
     is shuffled by its rows of ``perms``."""
-    model, X, y, columns, perms, base, how = args
+    model, X, y, columns, perms, base, how, owner = args
     task, _, n_classes, _ = how
-    if threads:  # in a worker: the model was fitted (and its thread counts set) elsewhere
+    if os.getpid() != owner:  # a worker's copy of a model fitted (and its threads set) elsewhere
         limit_fitted_threads(model, threads)
     n, n_repeats = len(X), perms.shape[1]
     copies = pd.concat([X] * n_repeats, ignore_index=True)

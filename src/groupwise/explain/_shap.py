@@ -19,6 +19,7 @@ regressors in the target's units. Multi-class models are not explained.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 import warnings
 from typing import Any
@@ -434,7 +435,7 @@ class PipelineExplainer:
         if workers > 1:
             size = max(1, min(size, -(-len(X) // workers)))
         tasks = [
-            (self, codes, Cb, Cx[start : start + size], orders[start : start + size])
+            (self, codes, Cb, Cx[start : start + size], orders[start : start + size], os.getpid())
             for start in range(0, len(X), size)
         ]
         if workers > 1 and len(tasks) > 1:
@@ -495,7 +496,7 @@ class PipelineExplainer:
 
 def _permutation_rows(args, threads) -> np.ndarray:
     """One block of rows of :meth:`PipelineExplainer._permutation` (an executor task)."""
-    explainer, codes, Cb, xs, order = args
-    if threads:  # in a worker: the model was fitted (and its thread counts set) elsewhere
+    explainer, codes, Cb, xs, order, owner = args
+    if os.getpid() != owner:  # a worker's copy of a model fitted (and its threads set) elsewhere
         limit_fitted_threads(explainer.pipeline, threads)
     return explainer._switched_values(codes, Cb, xs, order)
