@@ -2,6 +2,8 @@
 time: tuning trials on preprocessing fitted once per fold, permutation importance and the
 SHAP fallback on several workers, thread limits that reach a stack's fitted members."""
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -62,6 +64,16 @@ def test_preprocessing_is_not_shared_when_a_trial_changes_it():
     assert [len(Ztr) for Ztr, _ in shared] == [len(tr) for tr, _ in folds]
 
 
+class Counting(LocalExecutor):
+    """A two-worker executor that records how many tasks each map sent out."""
+
+    calls: list
+
+    def map(self, fn, tasks, **k):
+        self.calls.append(len(tasks))
+        return super().map(fn, tasks, **k)
+
+
 def test_permutation_importance_is_the_same_on_two_workers(monkeypatch):
     from groupwise.explain import _permutation
 
@@ -71,12 +83,7 @@ def test_permutation_importance_is_the_same_on_two_workers(monkeypatch):
     here = _permutation.permutation_importance_table(model, X, y, **kw)
     monkeypatch.setattr(_permutation, "PARALLEL_SECONDS", 0.0)
     calls = []
-
-    class Counting(LocalExecutor):
-        def map(self, fn, tasks, **k):
-            calls.append(len(tasks))
-            return super().map(fn, tasks, **k)
-
+    monkeypatch.setattr(Counting, "calls", calls, raising=False)
     there = _permutation.permutation_importance_table(model, X, y, executor=Counting(2), **kw)
     assert calls and calls[0] > 1  # the columns did go to the workers
     pd.testing.assert_frame_equal(here, there)
@@ -92,7 +99,10 @@ def test_the_shap_fallback_is_the_same_on_two_workers(monkeypatch):
     here, base = exp.explain(X.iloc[100:130])
     monkeypatch.setattr(_shap, "_PARALLEL_SECONDS", 0.0)
     monkeypatch.setattr(_shap, "_FALLBACK_CELLS", 40 * 6 * 5)  # five rows per block
-    there, base2 = exp.explain(X.iloc[100:130], LocalExecutor(2))
+    calls = []
+    monkeypatch.setattr(Counting, "calls", calls, raising=False)
+    there, base2 = exp.explain(X.iloc[100:130], Counting(2))
+    assert calls and calls[0] > 1  # the row blocks did go to the workers
     np.testing.assert_allclose(there, here, rtol=0, atol=1e-12)
     assert base2 == base and exp.check(X.iloc[100:130], there, base) < 1e-9
 
@@ -106,6 +116,12 @@ def test_thread_limits_reach_the_fitted_members_of_a_stack():
                ("b", build_candidate("linear", "classification", kinds, 0))]  # fmt: skip
     members[0][1].set_params(model__n_jobs=2, model__n_estimators=10)
     stack = Stack(members, split="row", n_folds=3).fit(X, y)
+    assert stack.members_[0].named_steps["model"].n_jobs == 2
+    from groupwise.explain._permutation import _column_drops
+
+    how = ("classification", "roc_auc", 2, 1)
+    perms = np.arange(len(X), dtype=np.int32)[None, None, :]
+    _column_drops((stack, X, y, [0], perms, 0.5, how, os.getpid()), 1)  # the caller's own model
     assert stack.members_[0].named_steps["model"].n_jobs == 2
     limit_fitted_threads(stack, 1)
     assert stack.members_[0].named_steps["model"].n_jobs == 1

@@ -53,9 +53,8 @@ def permutation_importance_table(
     base = _score(predict_output(model, X, task, n_classes), y, how)
     expected = (time.perf_counter() - t0) * p * n_repeats
     rng = np.random.default_rng(seed)
-    dtype = np.int32 if n < 2**31 else np.int64
-    perms = np.array(
-        [[rng.permutation(n) for _ in range(n_repeats)] for _ in range(p)], dtype=dtype
+    perms = np.array(  # n ≤ MAX_ROWS: 32-bit positions
+        [[rng.permutation(n) for _ in range(n_repeats)] for _ in range(p)], dtype=np.int32
     ).reshape(p, n_repeats, n)
     workers = 1 if executor is None or expected < PARALLEL_SECONDS else executor.workers(p)
     if workers <= 1:
