@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from groupwise._parallel import limit_fitted_threads
+from groupwise._parallel import limit_fitted_threads, share_fitted
 from groupwise.estimators._output import predict_output
 from groupwise.evaluation._metrics import GREATER_IS_BETTER, MetricSet
 
@@ -61,7 +61,7 @@ def permutation_importance_table(
         drops = _column_drops((model, X, y, list(range(p)), perms, base, how, os.getpid()), 0)
     else:
         share = getattr(executor, "share", lambda obj: obj)
-        model_, X_ = share(model), share(X)
+        model_, X_ = share_fitted(executor, model), share(X)
         chunks = [c for c in np.array_split(np.arange(p), min(p, 2 * workers)) if len(c)]
         parts = executor.map(
             _column_drops,

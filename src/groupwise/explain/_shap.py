@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from groupwise._parallel import limit_fitted_threads
+from groupwise._parallel import limit_fitted_threads, share_fitted
 from groupwise.exceptions import MissingDependencyError
 
 __all__ = [
@@ -434,14 +434,16 @@ class PipelineExplainer:
         workers = executor.workers(len(X)) if parallel else 1
         if workers > 1:
             size = max(1, min(size, -(-len(X) // workers)))
-        tasks = [
-            (self, codes, Cb, Cx[start : start + size], orders[start : start + size], os.getpid())
-            for start in range(0, len(X), size)
-        ]
-        if workers > 1 and len(tasks) > 1:
+        starts = range(0, len(X), size)
+        if workers > 1 and len(starts) > 1:
+            me = share_fitted(executor, self)  # pickled once, here (see _parallel.Pickled)
+            tasks = [(me, codes, Cb, Cx[s : s + size], orders[s : s + size], os.getpid()) for s in starts]  # fmt: skip
             parts = executor.map(_permutation_rows, tasks)
         else:
-            parts = [_permutation_rows(t, 0) for t in tasks]
+            parts = [
+                _permutation_rows((self, codes, Cb, Cx[s : s + size], orders[s : s + size], os.getpid()), 0)
+                for s in starts
+            ]  # fmt: skip
         values = np.concatenate(parts, axis=0) if parts else np.zeros((0, p))
         return values, base
 

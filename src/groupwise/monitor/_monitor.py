@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from groupwise._parallel import share_fitted
 from groupwise.drift import RECONSTRUCTION, SCORE, Reference, benjamini_hochberg, drift_test
 from groupwise.drift._bins import MAX_KNOWN_GROUPS
 from groupwise.evaluation._metrics import GREATER_IS_BETTER, MetricSet, metric_names
@@ -262,7 +263,7 @@ def _raw_block(task, threads):
 
 
 def _raw_blocks(executor, predictor, X: pd.DataFrame) -> np.ndarray:
-    shared = executor.share(predictor)
+    shared = share_fitted(executor, predictor)  # pickled once, here
     blocks = [(shared, X.iloc[i : i + BLOCK_ROWS]) for i in range(0, max(len(X), 1), BLOCK_ROWS)]
     return np.concatenate(executor.map(_raw_block, blocks))
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from groupwise._parallel import share_fitted
 from groupwise.exceptions import ConfigError, GroupwiseError, SchemaViolationError
 
 __all__ = ["MANIFEST", "Partition", "PartitionFailed", "find_partitions", "predict_partitions"]
@@ -176,7 +177,7 @@ def predict_partitions(
         with stage(title, total=len(tasks)) as bar:
             return executor.map(fn, tasks, on_done=lambda i, r: bar.advance())
 
-    shared = executor.share(predictor)
+    shared = share_fitted(executor, predictor)  # pickled once, here
     checked = staged("Validating partitions", _validate, [(shared, p, on_bad_values) for p in parts])  # fmt: skip
     total = ValidationReport(on_bad_values)  # summed: a missing column counts per partition
     for part, res in zip(parts, checked, strict=True):
