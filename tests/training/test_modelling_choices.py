@@ -148,19 +148,21 @@ def test_a_shipped_stack_reuses_the_out_of_fold_outputs_it_was_judged_on(tmp_pat
     CV's out-of-fold outputs (and the development fit's, for holdout rows) instead of
     running inner folds again; naive CV and the learning curve fit members only."""
     from sklearn.base import clone
+    from sklearn.utils.validation import check_is_fitted
 
     from groupwise.estimators._crossfit import Stack
 
-    inner, given = [], []
+    inner, given, prefitted = [], [], []
     own_folds, from_outside = Stack.oof_meta_features, Stack.fit_on_meta_features
 
     def counting(self, *args, **kwargs):
         inner.append(1)
         return own_folds(self, *args, **kwargs)
 
-    def recording(self, X, y, Z):
+    def recording(self, X, y, Z, members=None):
         given.append(np.asarray(Z))
-        return from_outside(self, X, y, Z)
+        prefitted.append(members)
+        return from_outside(self, X, y, Z, members=members)
 
     monkeypatch.setattr(Stack, "oof_meta_features", counting)
     monkeypatch.setattr(Stack, "fit_on_meta_features", recording)
@@ -176,6 +178,12 @@ def test_a_shipped_stack_reuses_the_out_of_fold_outputs_it_was_judged_on(tmp_pat
     assert not inner  # no stack ran its own inner folds
     dev_fit, final_fit = given
     n_dev = len(run.table("oof_predictions"))
+    # both fits got their members fitted beforehand (together, on the workers), their own
+    dev_members, final_members = prefitted
+    assert len(dev_members) == len(final_members) == len(run.metrics.ensembles()["members"])
+    assert not {id(m) for m in dev_members} & {id(m) for m in final_members}
+    for m in (*dev_members, *final_members):
+        check_is_fitted(m)
     assert np.isfinite(dev_fit).all(axis=1).sum() == n_dev
     assert final_fit.shape[0] == len(df) and np.isfinite(final_fit).all()
     members = run.metrics.ensembles()["members"]

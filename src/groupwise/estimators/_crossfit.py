@@ -223,11 +223,13 @@ class Stack(_Members):
     def fit(self, X, y, groups=None):
         return self.fit_on_meta_features(X, y, self.oof_meta_features(X, y, groups))
 
-    def fit_on_meta_features(self, X, y, Z):
+    def fit_on_meta_features(self, X, y, Z, members=None):
         """Fit the meta-model on out-of-fold meta-features ``Z`` computed elsewhere (one row
         per row of ``X``, NaN where none; see :meth:`oof_meta_features`), then refit every
         member on all rows. The caller vouches that each row's meta-features come from
-        members fitted without that row."""
+        members fitted without that row, and, when it passes ``members`` (fitted copies of
+        :attr:`estimators`, in order), that they were fitted on ``X, y``: they are used as
+        they are instead of being refitted here."""
         y = np.asarray(y)
         self.classes_ = np.unique(y) if self._is_classifier else None
         Z = np.asarray(Z, dtype=np.float64)
@@ -244,7 +246,12 @@ class Stack(_Members):
         else:
             self.meta_ = meta_model(self.task).fit(Z[tested], y[tested])
             self.weights_ = np.ravel(self.meta_.coef_)
-        self._fit_members(X, y)
+        if members is None:
+            self._fit_members(X, y)
+        elif len(members) != len(self.estimators):
+            raise ValueError(f"{len(members)} fitted members for a stack of {len(self.estimators)}")
+        else:
+            self.members_ = list(members)
         return self
 
     def member_features(self, X) -> np.ndarray:

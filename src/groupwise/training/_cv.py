@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from groupwise._parallel import Executor, LocalExecutor, limit_threads
+from groupwise._parallel import Executor, LocalExecutor, limit_fitted_threads, limit_threads
 from groupwise.estimators._output import predict_output
 from groupwise.estimators._zoo import build_candidate
 from groupwise.evaluation._metrics import MetricSet, metric_names
@@ -96,13 +96,14 @@ def fit_estimator(recipe: Recipe, est, X, y, keys=None):
     return est.fit(X, y)
 
 
-def fit_recipe(recipe: Recipe, X, y, threads: int, keys=None, meta=None):
+def fit_recipe(recipe: Recipe, X, y, threads: int, keys=None, meta=None, members=None):
     """A fresh pipeline from ``recipe`` fitted on ``X, y`` with at most ``threads`` native
     threads; a class-rebalancing step is replaced by the estimator it fitted.
 
     ``meta``: out-of-fold meta-features of a stack's rows computed elsewhere (see
     :meth:`~groupwise.estimators._crossfit.Stack.fit_on_meta_features`), which spares the
-    stack its inner folds."""
+    stack its inner folds; ``members``: the stack's members already fitted on ``X, y``
+    (:func:`fit_many`), which spares it their fits."""
     from threadpoolctl import threadpool_limits
 
     from groupwise.estimators._imbalance import unwrap
@@ -112,10 +113,45 @@ def fit_recipe(recipe: Recipe, X, y, threads: int, keys=None, meta=None):
     # linear candidate's fit on 16,000 rows 3× slower and none faster on 160,000
     with threadpool_limits(limits={"openmp": threads, "blas": 1}):
         if meta is not None:
-            est.fit_on_meta_features(X, y, meta)
+            est.fit_on_meta_features(X, y, meta, members=members)
+            if members is not None:  # fitted elsewhere with a worker's threads
+                limit_fitted_threads(est, threads)
         else:
             fit_estimator(recipe, est, X, y, keys)
     return unwrap(est)
+
+
+def _fit_one(task, threads: int) -> bytes:
+    """An executor task: ``("recipe", recipe, X, y)`` (:func:`fit_recipe`) or
+    ``("estimator", estimator, X, y)`` (a fitted clone), returned pickled: the caller
+    unpickles it in its own thread (see :class:`groupwise._parallel.Pickled`)."""
+    import pickle
+
+    from sklearn.base import clone
+
+    kind, what, X, y = task
+    if kind == "recipe":
+        model = fit_recipe(what, X, y, threads)
+    else:
+        model = limit_threads(clone(what), threads).fit(X, y)
+    return pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def fit_many(
+    jobs: Sequence[tuple], executor: Executor, costs: Sequence[float] | None = None
+) -> list:
+    """Independent fits (tasks of :func:`_fit_one`) spread over ``executor``'s workers;
+    the fitted models in job order. ``costs`` (any unit, e.g. the CV fit times): the
+    dearest fits are started first, so that no worker is left with a long one at the end."""
+    import pickle
+
+    jobs = list(jobs)
+    order = list(range(len(jobs))) if costs is None else sorted(range(len(jobs)), key=lambda i: -costs[i])  # fmt: skip
+    blobs = executor.map(_fit_one, [jobs[i] for i in order])
+    fitted: list = [None] * len(jobs)
+    for i, blob in zip(order, blobs, strict=True):
+        fitted[i] = pickle.loads(blob)
+    return fitted
 
 
 @dataclasses.dataclass(frozen=True)

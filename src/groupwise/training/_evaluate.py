@@ -23,7 +23,7 @@ from groupwise.evaluation._threshold import ThresholdChoice, choose_threshold
 from groupwise.model_selection import SplitPlan, naive_folds
 from groupwise.training._adjust import calibrate_selected
 from groupwise.training._config import TrainConfig
-from groupwise.training._cv import CVResult, Recipe, _fit_fold, fit_recipe, run_cv
+from groupwise.training._cv import CVResult, Recipe, _fit_fold, fit_many, fit_recipe, run_cv
 from groupwise.training._ensemble import ensemble_oof, stack_meta_features, strongest_member
 from groupwise.training._prepare import BASELINES, Prepared
 from groupwise.training._select import (
@@ -94,6 +94,9 @@ class HoldoutResult:
     #: from the CV, holdout rows from the development fit): the final fit's meta-model is
     #: fitted on them instead of on inner folds
     final_meta: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    #: that stack's members fitted on every table row (with the development fits, to fill
+    #: the workers), for the final fit
+    final_members: list | None = dataclasses.field(default=None, repr=False)
 
     @property
     def predicted_positive_share(self) -> float | None:
@@ -332,7 +335,29 @@ def evaluate_holdout(
     with progress.stage("Holdout evaluation", total=3) as bar:
         dev, hold = prep.dev(plan), prep.holdout(plan)
         meta = stack_meta_features(prep, selection)
-        model = fit_recipe(selection.recipe, dev.X, dev.y, threads, dev.keys, meta=meta)
+        baselines = [b for b in BASELINES if b in comparison.results]
+        jobs = [("recipe", comparison.results[b].recipe, dev.X, dev.y) for b in baselines]
+        costs = [comparison.results[b].fit_time for b in baselines]
+        final_members = None
+        if meta is None:
+            model = fit_recipe(selection.recipe, dev.X, dev.y, threads, dev.keys)
+            fitted = fit_many(jobs, executor)
+        else:
+            # a stack's members on the development rows and, for the final model, on all
+            # rows, with the baselines: independent fits, spread over the workers together
+            members = [est for _, est in selection.recipe.build().estimators]
+            spent = [selection.results[m].fit_time for m in selection.ensembles["members"]]
+            table = prep.table
+            jobs = [
+                *[("estimator", m, table.X, table.y) for m in members],
+                *[("estimator", m, dev.X, dev.y) for m in members],
+                *jobs,
+            ]
+            costs = [*[c * table.n / dev.n for c in spent], *spent, *costs]
+            fitted = fit_many(jobs, executor, costs)
+            k = len(members)
+            final_members, dev_members, fitted = fitted[:k], fitted[k : 2 * k], fitted[2 * k :]
+            model = fit_recipe(selection.recipe, dev.X, dev.y, threads, dev.keys, meta=meta, members=dev_members)  # fmt: skip
         out = predict_output(model, hold.X, task, K)
         if meta is not None:  # every row's meta-features, out of sample, for the final fit
             final_meta = np.full((prep.table.n, meta.shape[1]), np.nan)
@@ -340,10 +365,7 @@ def evaluate_holdout(
             final_meta[hold.positions] = model.member_features(hold.X)
         bar.advance()
         base_out, base_cv = {}, {}
-        for name in BASELINES:
-            if name not in comparison.results:
-                continue
-            est = fit_recipe(comparison.results[name].recipe, dev.X, dev.y, threads)
+        for name, est in zip(baselines, fitted, strict=True):
             base_out[name] = predict_output(est, hold.X, task, K)
             base_cv[name] = pooled_scores(prep, dev, comparison.results[name])
         bar.advance()
@@ -360,7 +382,7 @@ def evaluate_holdout(
         variation=variation,
     )  # fmt: skip
     if meta is not None:
-        result = dataclasses.replace(result, final_meta=final_meta)
+        result = dataclasses.replace(result, final_meta=final_meta, final_members=final_members)
     emit("holdout", {"metrics": result.metrics, "unit": result.unit, "groups": result.groups, "scheme": "holdout", "method": result.method})  # fmt: skip
     return result
 

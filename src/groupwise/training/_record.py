@@ -82,8 +82,9 @@ def finalize(
 
     A stack's meta-model is fitted on every row's out-of-sample meta-features that the
     evaluation already has (CV for development rows, the development fit for holdout
-    rows) instead of on new inner folds; its members are refitted on all rows."""
-    meta = holdout.final_meta
+    rows) instead of on new inner folds; its members are refitted on all rows (or were,
+    beside the development fits: ``holdout.final_members``)."""
+    meta, members = holdout.final_meta, holdout.final_members
     if meta is None and plan.nested and len(plan.dev) == prep.table.n:
         dev_meta = stack_meta_features(prep, selection)
         if dev_meta is not None:
@@ -91,8 +92,9 @@ def finalize(
             meta[plan.dev] = dev_meta
     with progress.stage("Final fit on all rows", total=1) as bar:
         model = fit_recipe(
-            selection.recipe, prep.table.X, prep.table.y, threads, prep.keys, meta=meta
-        )
+            selection.recipe, prep.table.X, prep.table.y, threads, prep.keys, meta=meta,
+            members=members if meta is not None else None,
+        )  # fmt: skip
         bar.advance()
     return model
 
