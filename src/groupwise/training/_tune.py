@@ -189,8 +189,9 @@ def tune(
             shared = shared_folds(recipe, params[0], X, y, folds, executor)
             if shared is not None and hasattr(executor, "share"):
                 shared = executor.share(shared)
+        rows = X if shared is None else None  # a trial on the shared folds needs no table
         tasks = [
-            (dataclasses.replace(recipe, params={**recipe.params, **p}), X, y, folds, n_classes, pos, shared)
+            (dataclasses.replace(recipe, params={**recipe.params, **p}), rows, y, folds, n_classes, pos, shared)
             for p in params
         ]  # fmt: skip
         results = executor.map(_trial_cv, tasks)
