@@ -116,6 +116,19 @@ def test_a_stacks_meta_features_are_out_of_fold():
     )  # a constant meta-feature: no weight
 
 
+def test_a_stack_given_fitted_members_uses_them_and_predicts_as_if_it_fitted_them():
+    X, y, groups = imbalanced(1200, 0.3)
+    parts = [("lr", LogisticRegression()), ("lr2", LogisticRegression(C=0.01))]
+    Z = Stack(parts).oof_meta_features(X, y, groups)
+    own = Stack(parts).fit_on_meta_features(X, y, Z)
+    fitted = [clone(m).fit(X, y) for _, m in parts]
+    given = Stack(parts).fit_on_meta_features(X, y, Z, members=fitted)
+    assert all(a is b for a, b in zip(given.members_, fitted, strict=True))  # not refitted
+    np.testing.assert_allclose(given.predict_proba(X), own.predict_proba(X))
+    with pytest.raises(ValueError, match="1 fitted members for a stack of 2"):
+        Stack(parts).fit_on_meta_features(X, y, Z, members=fitted[:1])
+
+
 def test_blend_is_the_mean_of_its_members_and_routes_parameters():
     X, y, groups = imbalanced(1200, 0.3)
     members = [("lr", LogisticRegression()), ("lr2", LogisticRegression(C=0.01))]
