@@ -285,28 +285,39 @@ def main() -> None:
     ap.add_argument(
         "--jobs", type=int, default=1, help="worker processes (one native thread each; default 1)"
     )
+    ap.add_argument(
+        "--only",
+        default=None,
+        help="settings to run, e.g. 'regression:20,binary:50' (default: every task at every group count)",
+    )
     args = ap.parse_args()
+    settings = [(t, G) for t in ("binary", "regression") for G in GROUPS]
+    if args.only:
+        wanted = {(t.strip(), int(g)) for t, g in (x.split(":") for x in args.only.split(","))}
+        unknown = wanted - set(settings)
+        if unknown:
+            sys.exit(
+                f"--only: unknown settings {sorted(unknown)}; tasks binary, regression; groups {GROUPS}"
+            )
+        settings = [st for st in settings if st in wanted]
     reps = {"binary": 30, "regression": 25}
     if args.reps:
         reps = dict.fromkeys(reps, args.reps)
     if args.quick:
         reps = dict.fromkeys(reps, 4)
     rows, start, cache = [], time.perf_counter(), load_cache()
-    todo = [
-        (t, G, r, None) for t in ("binary", "regression") for G in GROUPS for r in range(reps[t])
-    ]
+    todo = [(t, G, r, None) for t, G in settings for r in range(reps[t])]
     if args.compare:
         todo += [("binary", G, r, 0) for G in (5, 10, 20) for r in range(reps["binary"])]
     fill_cache(todo, cache, args.jobs)
-    for task in ("binary", "regression"):
-        for G in GROUPS:
-            for rep in range(reps[task]):
-                rows.append(cached(task, G, rep, None, cache))
-            print(
-                f"[bench] {task} G={G}: {reps[task]} replications ({time.perf_counter() - start:.0f} s)",
-                file=sys.stderr,
-                flush=True,
-            )
+    for task, G in settings:
+        for rep in range(reps[task]):
+            rows.append(cached(task, G, rep, None, cache))
+        print(
+            f"[bench] {task} G={G}: {reps[task]} replications ({time.perf_counter() - start:.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
     table = summarise(rows, "default")
     compare_rows = []
     if args.compare:
