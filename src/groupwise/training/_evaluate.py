@@ -354,7 +354,8 @@ def evaluate_holdout(
                 *jobs,
             ]
             costs = [*[c * table.n / dev.n for c in spent], *spent, *costs]
-            fitted = fit_many(jobs, executor, costs)
+            # the costs only order the dispatch; without one per job, jobs go in order
+            fitted = fit_many(jobs, executor, costs if len(costs) == len(jobs) else None)
             k = len(members)
             final_members, dev_members, fitted = fitted[:k], fitted[k : 2 * k], fitted[2 * k :]
             model = fit_recipe(selection.recipe, dev.X, dev.y, threads, dev.keys, meta=meta, members=dev_members)  # fmt: skip
