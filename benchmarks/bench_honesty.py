@@ -293,7 +293,12 @@ def main() -> None:
     args = ap.parse_args()
     settings = [(t, G) for t in ("binary", "regression") for G in GROUPS]
     if args.only:
-        wanted = {(t.strip(), int(g)) for t, g in (x.split(":") for x in args.only.split(","))}
+        try:
+            wanted = {(t.strip(), int(g)) for t, g in (x.split(":") for x in args.only.split(","))}
+        except ValueError:
+            sys.exit(
+                f"--only: expected TASK:GROUPS[,TASK:GROUPS...] (e.g. binary:5,regression:20), got {args.only!r}"
+            )
         unknown = wanted - set(settings)
         if unknown:
             sys.exit(

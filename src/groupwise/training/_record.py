@@ -93,7 +93,7 @@ def finalize(
     with progress.stage("Final fit on all rows", total=1) as bar:
         model = fit_recipe(
             selection.recipe, prep.table.X, prep.table.y, threads, prep.keys, meta=meta,
-            members=members if meta is not None else None,
+            members=members,
         )  # fmt: skip
         bar.advance()
     return model
