@@ -121,8 +121,22 @@ def test_thread_limits_reach_the_fitted_members_of_a_stack():
 
     how = ("classification", "roc_auc", 2, 1)
     perms = np.arange(len(X), dtype=np.int32)[None, None, :]
-    _column_drops((stack, X, y, [0], perms, 0.5, how, os.getpid()), 1)  # the caller's own model
+    _column_drops(
+        (stack, X, y, [(0, 0, 1)], perms, 0.5, how, os.getpid()), 1
+    )  # the caller's own model
     assert stack.members_[0].named_steps["model"].n_jobs == 2
     limit_fitted_threads(stack, 1)
     assert stack.members_[0].named_steps["model"].n_jobs == 1
     assert stack.estimators[0][1].named_steps["model"].n_jobs == 1
+
+
+def test_importance_work_is_shared_in_equal_runs_of_column_shuffles():
+    from groupwise.explain._permutation import _share_out
+
+    p, n_repeats = 15, 5
+    runs = _share_out(p, n_repeats, 4)
+    sizes = [sum(r1 - r0 for _, r0, r1 in run) for run in runs]
+    assert max(sizes) - min(sizes) <= 1  # whole columns would give 20, 20, 20, 15
+    seen = [(j, r) for run in runs for j, r0, r1 in run for r in range(r0, r1)]
+    assert sorted(seen) == [(j, r) for j in range(p) for r in range(n_repeats)]
+    assert any(r0 > 0 for run in runs for _, r0, _ in run)  # a column's shuffles are split

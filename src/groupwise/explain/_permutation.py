@@ -39,9 +39,11 @@ def permutation_importance_table(
     Positive importance = the model relies on the column. Sorted, largest first. The
     ``n_repeats`` shuffles of one column are scored in one prediction call on stacked
     copies of the rows (one call per column instead of one per shuffle). With an
-    ``executor`` (:mod:`groupwise._parallel`) the columns are shared out among its workers
-    when the predictions would take more than :data:`PARALLEL_SECONDS`; the shuffles are
-    drawn here, so the table does not depend on where they are scored.
+    ``executor`` (:mod:`groupwise._parallel`) the (column, shuffle) pairs are shared out
+    among its workers in equal runs when the predictions would take more than
+    :data:`PARALLEL_SECONDS` (15 columns on 2 workers split by whole columns leave one
+    worker 8 columns and the other 7); the shuffles are drawn here, so the table does not
+    depend on where they are scored.
     """
     if len(X) > MAX_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(len(X), MAX_ROWS, replace=False))
@@ -56,18 +58,23 @@ def permutation_importance_table(
     perms = np.array(  # n ≤ MAX_ROWS: 32-bit positions
         [[rng.permutation(n) for _ in range(n_repeats)] for _ in range(p)], dtype=np.int32
     ).reshape(p, n_repeats, n)
-    workers = 1 if executor is None or expected < PARALLEL_SECONDS else executor.workers(p)
+    units = p * n_repeats
+    workers = 1 if executor is None or expected < PARALLEL_SECONDS else executor.workers(units)
+    drops = np.zeros((p, n_repeats))
     if workers <= 1:
-        drops = _column_drops((model, X, y, list(range(p)), perms, base, how, os.getpid()), 0)
+        runs = [_units(0, units, n_repeats)]
+        parts = [_column_drops((model, X, y, runs[0], perms, base, how, os.getpid()), 0)]
     else:
         share = getattr(executor, "share", lambda obj: obj)
         model_, X_ = share_fitted(executor, model), share(X)
-        chunks = [c for c in np.array_split(np.arange(p), min(p, 2 * workers)) if len(c)]
+        runs = _share_out(p, n_repeats, min(units, 2 * workers))
         parts = executor.map(
             _column_drops,
-            [(model_, X_, y, list(c), perms[c], base, how, os.getpid()) for c in chunks],
-        )
-        drops = np.concatenate(parts, axis=0)
+            [(model_, X_, y, run, perms[[j for j, _, _ in run]], base, how, os.getpid()) for run in runs],
+        )  # fmt: skip
+    for run, part in zip(runs, parts, strict=True):
+        for (j, r0, r1), d in zip(run, part, strict=True):
+            drops[j, r0:r1] = d
     table = pd.DataFrame(
         {
             "feature": list(X.columns),
@@ -93,22 +100,40 @@ def _score(out, ys, how) -> float:
     return sign * ms.point([metric])[metric]
 
 
-def _column_drops(args, threads) -> np.ndarray:
-    """``(len(columns), n_repeats)`` drops of the score when each of ``columns`` (positions)
-    is shuffled by its rows of ``perms``."""
-    model, X, y, columns, perms, base, how, owner = args
+def _share_out(p: int, n_repeats: int, chunks: int) -> list[list[tuple[int, int, int]]]:
+    """The ``p * n_repeats`` (column, shuffle) units in ``chunks`` runs of equal length
+    (±1), each as its :func:`_units`."""
+    edges = np.linspace(0, p * n_repeats, chunks + 1).round().astype(int)
+    return [_units(a, b, n_repeats) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def _units(start: int, stop: int, n_repeats: int) -> list[tuple[int, int, int]]:
+    """The (column, first shuffle, end shuffle) runs of units ``start:stop``, where unit
+    ``u`` is shuffle ``u % n_repeats`` of column ``u // n_repeats``."""
+    out = []
+    for j in range(start // n_repeats, (stop - 1) // n_repeats + 1):
+        out.append((j, max(start - j * n_repeats, 0), min(stop - j * n_repeats, n_repeats)))
+    return out
+
+
+def _column_drops(args, threads) -> list[np.ndarray]:
+    """The drops of the score for each ``(column, r0, r1)`` of ``run``: column ``j``
+    (a position) shuffled by its rows ``r0:r1`` of ``perms`` (one block per run item)."""
+    model, X, y, run, perms, base, how, owner = args
     task, _, n_classes, _ = how
     if os.getpid() != owner:  # a worker's copy of a model fitted (and its threads set) elsewhere
         limit_fitted_threads(model, threads)
-    n, n_repeats = len(X), perms.shape[1]
-    copies = pd.concat([X] * n_repeats, ignore_index=True)
-    same = np.tile(np.arange(n), n_repeats)
-    drops = np.zeros((len(columns), n_repeats))
-    for i, (j, perm) in enumerate(zip(columns, perms, strict=True)):
+    n, stacked = len(X), {}
+    drops = []
+    for (j, r0, r1), perm in zip(run, perms, strict=True):
+        k = r1 - r0
+        if k not in stacked:
+            stacked[k] = (pd.concat([X] * k, ignore_index=True), np.tile(np.arange(n), k))
+        copies, same = stacked[k]
         col = X.columns[j]
         values = X[col].array  # keeps the column's dtype (categories, strings, dates)
-        copies[col] = values.take(perm.ravel())
+        copies[col] = values.take(perm[r0:r1].ravel())
         out = predict_output(model, copies, task, n_classes)
-        drops[i] = [base - _score(out[r * n : (r + 1) * n], y, how) for r in range(n_repeats)]
+        drops.append(np.array([base - _score(out[r * n : (r + 1) * n], y, how) for r in range(k)]))
         copies[col] = values.take(same)
     return drops
