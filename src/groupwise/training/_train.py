@@ -134,7 +134,7 @@ def _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
     report = timed("audit", audit_table, prep, config, progress=progress, emit=emit)
     plan = timed("plan", plan_splits, prep.table, holdout=config.holdout, folds=config.folds, seed=config.seed, nested_below=config.nested_below)  # fmt: skip
     emit("plan", plan)
-    writers = _import_writers()  # while the workers fit the candidates
+    writers = _import_writers(shap=config.shap)  # while the workers fit the candidates
     comparison = timed("candidates", compare_candidates, prep, plan, config, emit=emit, **run)
     selection = timed("tuning", select_model, prep, plan, comparison, config, emit=emit, **run)
     selection, calibration = timed("calibration", calibrate_selected, prep, plan, selection, config)
@@ -169,10 +169,13 @@ def _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
     return written
 
 
-def _import_writers():
-    """Import what writing the run needs (skops, matplotlib, the report) in a background
-    thread: about 1.5 s of imports that overlap the candidates' fits, during which this
-    process mostly waits for its workers. Failures are left for the writing to raise."""
+def _import_writers(*, shap: bool = True):
+    """Import what writing the run needs (skops, matplotlib, the report; ``shap`` when the
+    run will explain its model and the extra is installed) and list the installed
+    distributions for ``env/pip_freeze.txt``, in a background thread: about 2 s of work
+    that overlaps the candidates' fits, during which this process mostly waits for its
+    workers (importing shap alone took 0.4 s of the SHAP stage). Failures are left for
+    the code that needs them to raise."""
     import threading
 
     def load() -> None:
@@ -181,7 +184,15 @@ def _import_writers():
             import skops.io  # noqa: F401
 
             import groupwise.report  # noqa: F401
-        except Exception:  # the same import in _write reports it
+            from groupwise.runs._env import pip_freeze
+
+            pip_freeze()  # cached for the writing
+            if shap:
+                from groupwise.explain._shap import require_shap, shap_installed
+
+                if shap_installed():
+                    require_shap()
+        except Exception:  # the same import in _write (or the SHAP stage) reports it
             pass
 
     thread = threading.Thread(target=load, name="groupwise-import-writers", daemon=True)
