@@ -45,17 +45,65 @@ def learning_curve_title(run, curve) -> str:
     return f"Learning curve of {whose} (strongest member of the {selected})"
 
 
-def draw_plots(run) -> list[str]:
-    """Draw every plot that applies to ``run`` into its ``plots/``; returns the names drawn."""
+#: The plots that take longest to draw (about 0.2 s each against 0.07 s for the others).
+_HEAVY = ("shap_summary", "shap_dependence")
+
+
+def draw_plots(run, *, executor=None) -> list[str]:
+    """Draw every plot that applies to ``run`` into its ``plots/``; returns the names drawn.
+
+    With an ``executor`` whose workers share this machine's file system (a
+    :class:`~groupwise._parallel.LocalExecutor`), two workers draw half of the plots each
+    from the run's files: about 1 s of drawing in a training run, on one core otherwise.
+    A plot that fails is logged here either way; if the workers fail as a whole, this
+    process draws what they did not."""
+    if executor is not None and executor.workers(2) > 1:
+        first = {"cv_scores", *_HEAVY}
+        if not run.metrics.shap().get("computed"):
+            first = {"cv_scores", "importance", "learning_curve", "naive_vs_grouped", "calibration"}
+        halves = [sorted(first), sorted(set(PLOT_TITLES) - first)]
+        try:
+            parts = executor.map(_draw_task, [(str(run.path), half) for half in halves])
+        except Exception:  # the workers' loss: draw here instead
+            logger.warning("drawing the plots on workers failed; drawing them here", exc_info=True)
+        else:
+            made = set()
+            for drawn, failed in parts:
+                made.update(drawn)
+                for name, trace in failed:
+                    logger.warning("plot %s failed\n%s", name, trace)
+            return [name for name in PLOT_TITLES if name in made]
+    return _draw(run)
+
+
+def _draw_task(args, threads) -> tuple[list[str], list[tuple[str, str]]]:
+    """A worker's share of the plots: the names drawn and (name, traceback) of failures."""
+    from groupwise.runs import Run
+
+    root, only = args
+    failed: list[tuple[str, str]] = []
+    return _draw(Run(root), only=set(only), failed=failed), failed
+
+
+def _draw(run, *, only: set[str] | None = None, failed: list | None = None) -> list[str]:
+    """The plots of ``run`` (those in ``only``, if given); failures are logged, or
+    collected in ``failed`` as (name, traceback)."""
     layout, metric, task = run.layout, run.metric, run.task
     made: list[str] = []
 
     def attempt(name: str, fn) -> None:
+        if only is not None and name not in only:
+            return
         try:
             fn(layout.plot(name))
             made.append(name)
         except Exception:  # best effort by design: a plot must never fail a run
-            logger.warning("plot %s failed", name, exc_info=True)
+            if failed is None:
+                logger.warning("plot %s failed", name, exc_info=True)
+            else:
+                import traceback
+
+                failed.append((name, traceback.format_exc()))
 
     board = run.metrics.leaderboard()["rows"]
     order = [r["candidate"] for r in board]
