@@ -15,6 +15,12 @@ from groupwise.exceptions import ConfigError
 
 __all__ = ["TrainConfig"]
 
+#: What every fit worker imports (the extras only when installed); here, not in _train,
+#: so that the command line can start the workers before importing the training code.
+WORKER_MODULES = (
+    "groupwise.training._cv", "sklearn.ensemble", "sklearn.linear_model", "lightgbm", "xgboost",
+)  # fmt: skip
+
 #: Seeds are 32-bit: the largest a NumPy and scikit-learn random state accepts.
 MAX_SEED = 2**32 - 1
 _OWNER = "TrainConfig"

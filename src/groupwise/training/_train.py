@@ -16,13 +16,13 @@ from typing import Any
 
 import pandas as pd
 
-from groupwise._parallel import Executor, make_executor
+from groupwise._parallel import Executor, LocalExecutor, make_executor
 from groupwise._progress import NullProgress
 from groupwise.exceptions import GroupwiseError
 from groupwise.model_selection import plan_splits
 from groupwise.spec import TableSpec
 from groupwise.training._adjust import calibrate_selected, imbalance_effect
-from groupwise.training._config import TrainConfig
+from groupwise.training._config import WORKER_MODULES, TrainConfig
 from groupwise.training._evaluate import (
     choose_operating_point,
     evaluate_holdout,
@@ -107,12 +107,6 @@ def train(
             executor.close()
 
 
-#: What every fit worker imports (the extras only when installed).
-WORKER_MODULES = (
-    "groupwise.training._cv", "sklearn.ensemble", "sklearn.linear_model", "lightgbm", "xgboost",
-)  # fmt: skip
-
-
 def _train(df, spec, config, executor, dataset_path, candidates, progress, emit):
     run = dict(executor=executor, progress=progress)
     timings: dict[str, float] = {}
@@ -134,8 +128,10 @@ def _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
     report = timed("audit", audit_table, prep, config, progress=progress, emit=emit)
     plan = timed("plan", plan_splits, prep.table, holdout=config.holdout, folds=config.folds, seed=config.seed, nested_below=config.nested_below)  # fmt: skip
     emit("plan", plan)
-    writers = _import_writers(shap=config.shap)  # while the workers fit the candidates
+    writers = _import_writers()  # while the workers fit the candidates
     comparison = timed("candidates", compare_candidates, prep, plan, config, emit=emit, **run)
+    # tuning leaves a core idle between its batches of trials: time for the rest
+    later = _import_writers(shap=config.shap, writers=False)
     selection = timed("tuning", select_model, prep, plan, comparison, config, emit=emit, **run)
     selection, calibration = timed("calibration", calibrate_selected, prep, plan, selection, config)
     if calibration.get("applies"):
@@ -158,7 +154,12 @@ def _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
         calibration=calibration, imbalance=imbalance,
     )  # fmt: skip
     writers.join()
-    written = _write(outcome, config, started, timings, time.perf_counter() - t0, progress)
+    later.join()
+    # the plots on two local workers (they read the run from this machine's disk)
+    plotting = executor if isinstance(executor, LocalExecutor) else None
+    written = _write(
+        outcome, config, started, timings, time.perf_counter() - t0, progress, plotting
+    )
     if config.track:
         from groupwise.tracking import track_run
 
@@ -169,21 +170,24 @@ def _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
     return written
 
 
-def _import_writers(*, shap: bool = True):
-    """Import what writing the run needs (skops, matplotlib, the report; ``shap`` when the
-    run will explain its model and the extra is installed) and list the installed
-    distributions for ``env/pip_freeze.txt``, in a background thread: about 2 s of work
-    that overlaps the candidates' fits, during which this process mostly waits for its
-    workers (importing shap alone took 0.4 s of the SHAP stage). Failures are left for
-    the code that needs them to raise."""
+def _import_writers(*, writers: bool = True, shap: bool = False):
+    """In a background thread, import what writing the run needs (skops, matplotlib, the
+    report: 1.5 s, while the workers fit the candidates and this process mostly waits),
+    or (``writers=False``) list the installed distributions for ``env/pip_freeze.txt``
+    and, with ``shap``, import the extra if installed (0.6 s in all, taken out of the
+    SHAP stage and the writing, where one core is otherwise idle). Failures are left for
+    the code that needs the module to raise."""
     import threading
 
     def load() -> None:
         try:
-            import matplotlib.backends.backend_agg  # noqa: F401
-            import skops.io  # noqa: F401
+            if writers:
+                import matplotlib.backends.backend_agg  # noqa: F401
+                import skops.io  # noqa: F401
 
-            import groupwise.report  # noqa: F401
+                import groupwise.report  # noqa: F401
+
+                return
             from groupwise.runs._env import pip_freeze
 
             pip_freeze()  # cached for the writing
@@ -221,7 +225,7 @@ def audit_table(prep: Prepared, config: TrainConfig, *, progress, emit):
     return report
 
 
-def _write(outcome: Outcome, config: TrainConfig, started, timings, total, progress):
+def _write(outcome: Outcome, config: TrainConfig, started, timings, total, progress, plotting=None):
     from groupwise import report
     from groupwise.runs import Run, new_run_id, write_run, writing_run
 
@@ -236,7 +240,7 @@ def _write(outcome: Outcome, config: TrainConfig, started, timings, total, progr
     ):
         write_run(record, layout)
         bar.advance()
-        report.draw_plots(Run(layout.root))
+        report.draw_plots(Run(layout.root), executor=plotting)
         bar.advance()
         report.render_run(layout.root)
         bar.advance()
