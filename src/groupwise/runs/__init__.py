@@ -1,4 +1,9 @@
-"""Run directories, the registry pointer, safe persistence and environment capture."""
+"""Run directories, the registry pointer, safe persistence and environment capture.
+
+The layout helpers (``check_models_dir`` and the like, standard library only) are imported
+with the package; the rest on first use, so that a command can check its models
+directory before loading scikit-learn and the prediction stack (0.5 s).
+"""
 
 from groupwise.runs._layout import (
     RUN_ID_RE,
@@ -13,11 +18,22 @@ from groupwise.runs._layout import (
     run_dirs,
     writing_run,
 )
-from groupwise.runs._manifest import KEY_ENV, MANIFEST, RunFiles
-from groupwise.runs._meta import RunMeta
-from groupwise.runs._persist import TRUSTED_TYPES, load_model, load_model_bytes, save_model
-from groupwise.runs._record import RunRecord, write_run
-from groupwise.runs._run import Run, load_run
+
+#: Names imported on first use, by the module that defines them.
+_LAZY = {
+    "KEY_ENV": "_manifest",
+    "MANIFEST": "_manifest",
+    "RunFiles": "_manifest",
+    "RunMeta": "_meta",
+    "TRUSTED_TYPES": "_persist",
+    "load_model": "_persist",
+    "load_model_bytes": "_persist",
+    "save_model": "_persist",
+    "RunRecord": "_record",
+    "write_run": "_record",
+    "Run": "_run",
+    "load_run": "_run",
+}
 
 __all__ = [
     "KEY_ENV",
@@ -44,3 +60,11 @@ __all__ = [
     "write_run",
     "writing_run",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"groupwise.runs.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'groupwise.runs' has no attribute {name!r}")
