@@ -103,3 +103,30 @@ def test_permutation_importance_ranks_columns_by_how_much_the_model_uses_them():
     assert table.loc["weak", "importance_mean"] > 3 * table.loc["weak", "importance_std"]
     assert table.loc[["unused", "site"], ["importance_mean", "importance_std"]].eq(0).all().all()
     assert (table["rows_used"] == len(X)).all()
+    assert (table["repeats"] == 3).all()  # 3,000 rows: 3 shuffles reach the budget
+
+
+def test_permutation_importance_shuffles_fewer_times_on_more_rows():
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    from groupwise.explain import permutation_importance_table
+    from groupwise.explain._permutation import MIN_REPEATS, ROW_BUDGET, repeats_for
+
+    assert repeats_for(1_999, 5) == 5 and repeats_for(500, 5) == 5
+    assert repeats_for(2_000, 5) == 4 and repeats_for(2_666, 5) == 4
+    assert repeats_for(2_667, 5) == 3 and repeats_for(10_000, 5) == 3
+    assert repeats_for(10_000, 1) == 1 and repeats_for(10_000, 3) == 3
+    for rows in (300, 1_100, 2_500, 3_999, 7_000):
+        r = repeats_for(rows, 50)
+        assert r == MIN_REPEATS or rows * r >= ROW_BUDGET > rows * (r - 1)
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.normal(size=(6_000, 2)), columns=["a", "b"])
+    y = 2 * X["a"].to_numpy() + rng.normal(size=len(X))
+    table = permutation_importance_table(
+        LinearRegression().fit(X, y), X, y, task="regression", metric="mae", n_repeats=5
+    ).set_index("feature")
+    assert (table["repeats"] == 3).all() and (table["rows_used"] == 6_000).all()
+    assert table.loc["a", "importance_mean"] > 1.0 and table.loc["a", "importance_std"] > 0

@@ -47,6 +47,15 @@ def test_run_directory_is_complete(grouped_run):
     assert (run.path.parent.parent / "registry" / "latest.txt").read_text().strip() == run.run_id
 
 
+def test_permutation_importance_says_how_often_each_column_was_shuffled(grouped_run):
+    run, _ = grouped_run
+    table = run.table("feature_importance")
+    hold = len(run.honest_predictions())
+    assert (table["rows_used"] == hold).all() and (table["repeats"] == 2).all()  # FAST: at most 2
+    report = run.layout.report.read_text()
+    assert f"Each column shuffled 2 times on {hold} rows" in report
+
+
 def test_metric_files_follow_the_documented_format(grouped_run):
     run, _ = grouped_run
     hm = run.read_metrics("holdout_metrics")

@@ -12,10 +12,15 @@ from groupwise._parallel import limit_fitted_threads, share_fitted
 from groupwise.estimators._output import predict_output
 from groupwise.evaluation._metrics import GREATER_IS_BETTER, MetricSet
 
-__all__ = ["permutation_importance_table"]
+__all__ = ["MIN_REPEATS", "ROW_BUDGET", "permutation_importance_table", "repeats_for"]
 
 #: Rows of the holdout used for importance (a seeded sample above this).
 MAX_ROWS = 10_000
+#: Shuffled rows scored per column: a column is shuffled as many times as it takes to
+#: reach this many rows (the SD of its mean drop shrinks with rows × shuffles), but at
+#: least :data:`MIN_REPEATS` times and at most ``n_repeats`` times.
+ROW_BUDGET = 8_000
+MIN_REPEATS = 3
 #: Seconds of predictions (estimated from the first call) above which an executor's
 #: workers share the columns; below it the dispatch would cost more than it saves.
 PARALLEL_SECONDS = 1.0
@@ -36,9 +41,14 @@ def permutation_importance_table(
 ) -> pd.DataFrame:
     """Drop in ``metric`` when each column is shuffled (mean and SD over repeats).
 
-    Positive importance = the model relies on the column. Sorted, largest first. The
-    ``n_repeats`` shuffles of one column are scored in one prediction call on stacked
-    copies of the rows (one call per column instead of one per shuffle). With an
+    Positive importance = the model relies on the column. Sorted, largest first. Each
+    column is shuffled :func:`repeats_for` ``(rows, n_repeats)`` times: with the default
+    5, 5 times on fewer than 2,000 rows, 4 on up to 2,666 and 3 on more, so that the work
+    stops growing once 8,000 shuffled rows per column make the mean drop precise
+    (``benchmarks/bench_importance.py`` measures the rankings against 20 shuffles). The
+    table records ``repeats`` and ``rows_used``. The shuffles of one column are scored in
+    one prediction call on stacked copies of the rows (one call per column, not one per
+    shuffle). With an
     ``executor`` (:mod:`groupwise._parallel`) the (column, shuffle) pairs are shared out
     among its workers in equal runs when the predictions would take more than
     :data:`PARALLEL_SECONDS` (15 columns on 2 workers split by whole columns leave one
@@ -50,6 +60,7 @@ def permutation_importance_table(
         X, y = X.iloc[rows], y[rows]
     X = X.reset_index(drop=True)
     n, p = X.shape
+    n_repeats = repeats_for(n, n_repeats)
     how = (task, metric, n_classes, pos)
     t0 = time.perf_counter()
     base = _score(predict_output(model, X, task, n_classes), y, how)
@@ -84,9 +95,19 @@ def permutation_importance_table(
     )
     table["metric"] = metric
     table["rows_used"] = len(X)
+    table["repeats"] = n_repeats
     return table.sort_values("importance_mean", ascending=False, kind="stable").reset_index(
         drop=True
     )
+
+
+def repeats_for(rows: int, n_repeats: int) -> int:
+    """Shuffles per column on ``rows`` rows: enough for :data:`ROW_BUDGET` shuffled rows,
+    between :data:`MIN_REPEATS` and ``n_repeats`` (``n_repeats`` itself when it is
+    smaller)."""
+    if n_repeats <= MIN_REPEATS or rows <= 0:
+        return n_repeats
+    return int(min(n_repeats, max(MIN_REPEATS, -(-ROW_BUDGET // rows))))
 
 
 def _score(out, ys, how) -> float:

@@ -75,7 +75,9 @@ class TrainConfig:
     bootstrap : int, default=2000
         Bootstrap resamples for holdout confidence intervals.
     permutation_repeats : int, default=5
-        Repeats of permutation importance on the holdout.
+        Most shuffles per column of permutation importance on the holdout: all of them
+        on fewer than 2,000 rows, fewer on more (enough for 8,000 shuffled rows per
+        column, at least 3; the table records ``repeats``). 0 skips it.
     race : bool, default=True
         On tables of 5,000+ development rows with 4+ folds, fit every candidate on the 2
         folds with the largest training parts first and stop those behind the leader on

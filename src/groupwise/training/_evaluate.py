@@ -470,6 +470,8 @@ def evaluate_nested(
             .assign(
                 metric=prep.metric,
                 rows_used=int(allimp.groupby("feature")["rows_used"].sum().iloc[0]),
+                # the outer folds' test parts differ in size, and so may their repeats
+                repeats=int(allimp["repeats"].min()),
             )
             .sort_values("importance_mean", ascending=False, kind="stable")
             .reset_index(drop=True)
