@@ -114,7 +114,7 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
 
     from groupwise.estimators._zoo import CANDIDATES, build_candidate
-    from groupwise.explain._permutation import ROW_BUDGET
+    from groupwise.explain._permutation import MIN_REPEATS, ROW_BUDGET
 
     cand = "lightgbm" if "lightgbm" in CANDIDATES else "hist_gb"
     rows, misses = [], []
@@ -166,7 +166,7 @@ def main() -> None:
         [f"code {h.code_version()}; {cand} as groupwise builds it on 80% of the rows (grouped when the "
          f"table has a group column), importance on the other 20% (≤ 10,000 rows); reference: "
          f"{REFERENCE_REPEATS} shuffles (seed 0); variants over seeds {', '.join(map(str, SEEDS))}; "
-         f"budget: {ROW_BUDGET:,} shuffled rows per column, 2–5 shuffles; two threads.",
+         f"budget: {ROW_BUDGET:,} shuffled rows per column, {MIN_REPEATS}–5 shuffles; two threads.",
          "Tables: " + "; ".join(f"{n} ({s})" for n, s, _ in scored),
          "Goal: top 3 as often as with 5 shuffles, Spearman ≥ 0.9 (tables with ≥ 5 columns that "
          "matter), largest error ≤ 10% of the top drop — "
