@@ -140,3 +140,24 @@ def test_importance_work_is_shared_in_equal_runs_of_column_shuffles():
     seen = [(j, r) for run in runs for j, r0, r1 in run for r in range(r0, r1)]
     assert sorted(seen) == [(j, r) for j in range(p) for r in range(n_repeats)]
     assert any(r0 > 0 for run in runs for _, r0, _ in run)  # a column's shuffles are split
+
+
+def test_row_bootstrap_intervals_are_the_same_on_two_workers():
+    from groupwise.evaluation._metrics import MetricSet, metric_names
+    from groupwise.training._evaluate import _intervals
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(600) < 0.3).astype(int)
+    p = np.clip(0.3 + 0.4 * (y - 0.3) + rng.normal(0, 0.2, len(y)), 0.01, 0.99)
+    ms = MetricSet("classification", y, proba=np.c_[1 - p, p], pos=1)
+    dummy = MetricSet("classification", y, proba=np.tile([0.7, 0.3], (len(y), 1)), pos=1)
+    names = metric_names("classification")
+    kw = dict(groups=None, n_resamples=300, seed=4, test_train_ratio=0.25)
+    here = _intervals(ms, dummy, names, "roc_auc", kw, None)
+    calls = []
+    Counting.calls = calls
+    there = _intervals(ms, dummy, names, "roc_auc", kw, Counting(2))
+    assert calls == [3]  # two halves of the metrics and the paired difference, on the workers
+    assert list(there[0]) == list(names) and there == here
+    assert here[1]["ci_low"] < here[1]["estimate"] < here[1]["ci_high"]
+
