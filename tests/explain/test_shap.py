@@ -166,3 +166,19 @@ def test_a_regression_blend_is_a_mean_and_a_probability_blend_needs_the_fallback
     model, X = _combination("stack", "classification", names=("linear", "random_forest"))
     exp = PipelineExplainer(model, X.iloc[:80], task="classification", n_classes=2, pos=1, seed=0)
     assert exp.kind == "permutation"  # a forest's values are in probabilities, not log-odds
+
+
+def test_a_run_explains_fewer_rows_of_a_stack_whose_tree_members_are_all_explained():
+    from groupwise.explain import ENSEMBLE_SHAP_ROWS, FALLBACK_ROWS, SHAP_ROWS
+
+    one_tree, X = _combination("stack", "classification", names=("linear", "lightgbm"))
+    exp = PipelineExplainer(one_tree, X.iloc[:80], task="classification", n_classes=2, seed=0)
+    assert exp.kind == "stack" and exp.sample_rows == SHAP_ROWS
+    if not CANDIDATES["xgboost"].available():
+        pytest.skip("needs the [xgb] extra")
+    two_trees, X = _combination("stack", "regression", names=("linear", "lightgbm", "xgboost"))
+    exp = PipelineExplainer(two_trees, X.iloc[:80], task="regression", seed=0)
+    assert exp.kind == "stack" and exp.sample_rows == ENSEMBLE_SHAP_ROWS < SHAP_ROWS
+    blend, X = _combination("blend", "classification")
+    exp = PipelineExplainer(blend, X.iloc[:80], task="classification", n_classes=2, seed=0)
+    assert exp.kind == "permutation" and exp.sample_rows == FALLBACK_ROWS

@@ -4,6 +4,7 @@
 from groupwise.explain._permutation import permutation_importance_table
 from groupwise.explain._shap import (
     BACKGROUND_ROWS,
+    ENSEMBLE_SHAP_ROWS,
     FALLBACK_ROWS,
     SHAP_ROWS,
     PipelineExplainer,
@@ -14,6 +15,7 @@ from groupwise.explain._shap import (
 
 __all__ = [
     "BACKGROUND_ROWS",
+    "ENSEMBLE_SHAP_ROWS",
     "FALLBACK_ROWS",
     "SHAP_ROWS",
     "PipelineExplainer",

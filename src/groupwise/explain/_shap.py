@@ -32,6 +32,7 @@ from groupwise.exceptions import MissingDependencyError
 
 __all__ = [
     "BACKGROUND_ROWS",
+    "ENSEMBLE_SHAP_ROWS",
     "FALLBACK_ROWS",
     "SHAP_ROWS",
     "PipelineExplainer",
@@ -42,6 +43,10 @@ __all__ = [
 
 #: Rows of a seeded sample a run explains (its summary and dependence plots).
 SHAP_ROWS = 1000
+#: Rows a run explains for a stack or blend with two or more tree members: every member is
+#: explained, so the smaller sample keeps the cost near one tree model's
+#: (``benchmarks/bench_shap_rows.py`` measures what it costs in precision).
+ENSEMBLE_SHAP_ROWS = 500
 #: Background rows (training rows) the linear and fallback explainers compare with.
 BACKGROUND_ROWS = 100
 #: Rows a run explains when the model needs the permutation fallback (its cost is
@@ -358,6 +363,17 @@ class PipelineExplainer:
         else:
             Zbg = np.asarray(Zbg, dtype=float)
             self._explainer = shap.LinearExplainer(self.est, shap.maskers.Independent(Zbg))
+
+    @property
+    def sample_rows(self) -> int:
+        """Rows a training run explains with this explainer: :data:`FALLBACK_ROWS` for
+        the permutation fallback, :data:`ENSEMBLE_SHAP_ROWS` for a combination of two or
+        more tree members, else :data:`SHAP_ROWS`."""
+        if self.kind == "permutation":
+            return FALLBACK_ROWS
+        if self.kind == "stack" and sum(sub.kind == "tree" for sub in self._parts[2]) >= 2:
+            return ENSEMBLE_SHAP_ROWS
+        return SHAP_ROWS
 
     @property
     def names(self) -> list[str]:

@@ -10,8 +10,6 @@ import pandas as pd
 
 from groupwise.explain import (
     BACKGROUND_ROWS,
-    FALLBACK_ROWS,
-    SHAP_ROWS,
     PipelineExplainer,
     ShapUnsupported,
     shap_installed,
@@ -55,7 +53,8 @@ def explain_final(
     prep: Prepared, final_model, config: TrainConfig, *, progress, executor=None
 ) -> Explanation:
     """SHAP values of ``final_model`` on up to :data:`SHAP_ROWS` seeded rows of the table
-    (:data:`FALLBACK_ROWS` for the permutation fallback); the background sample is kept
+    (:data:`ENSEMBLE_SHAP_ROWS` for a stack of two or more tree members,
+    :data:`FALLBACK_ROWS` for the permutation fallback); the background sample is kept
     either way so that ``predict --explain`` works once the extra is installed."""
     table = prep.table
     X = table.X
@@ -76,7 +75,7 @@ def explain_final(
             reason="the [shap] extra is not installed (pip install 'groupwise[shap]'); "
             "permutation importance only",
         )
-    size = FALLBACK_ROWS if explainer.kind == "permutation" else SHAP_ROWS
+    size = explainer.sample_rows
     rows = _sample(len(X), size, config.seed + 1)
     sample = X.iloc[rows].reset_index(drop=True)
     with progress.stage(f"SHAP values ({explainer.kind})", total=1) as bar:
