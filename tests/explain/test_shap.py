@@ -182,3 +182,32 @@ def test_a_run_explains_fewer_rows_of_a_stack_whose_tree_members_are_all_explain
     blend, X = _combination("blend", "classification")
     exp = PipelineExplainer(blend, X.iloc[:80], task="classification", n_classes=2, seed=0)
     assert exp.kind == "permutation" and exp.sample_rows == FALLBACK_ROWS
+
+
+BOOSTERS = [
+    (name, task)
+    for name in ("lightgbm", "xgboost")
+    for task in ("classification", "regression")
+    if CANDIDATES[name].available()
+]
+
+
+@pytest.mark.parametrize(("name", "task"), BOOSTERS)
+def test_boosters_get_the_values_shap_tree_explainer_gives_from_their_own_treeshap(name, task):
+    import shap
+
+    X, y_bin, y_reg = _table()
+    model = build_candidate(name, task, ColumnKinds.of(X), 0)
+    model.fit(X, y_bin if task == "classification" else y_reg)
+    exp = PipelineExplainer(model, X.iloc[:80], task=task, n_classes=2, pos=1, seed=0)
+    values, base = exp.explain(X.iloc[100:160])
+    assert exp._explainer == "native"  # no shap.TreeExplainer was built
+    reference = shap.TreeExplainer(model[-1])
+    Z = model[:-1].transform(X.iloc[100:160])
+    raw = np.asarray(reference.shap_values(Z), dtype=float)
+    summed = np.zeros_like(values)
+    np.add.at(summed.T, exp._groups, raw.T)  # levels and indicators back into their columns
+    np.testing.assert_array_equal(values, summed)
+    assert base == float(np.ravel(reference.expected_value)[0])
+    empty, nan = exp.explain(X.iloc[:0])
+    assert empty.shape == (0, values.shape[1]) and np.isnan(nan)

@@ -1,9 +1,11 @@
 """SHAP values of a fitted pipeline, in the original column names (the ``[shap]`` extra).
 
 The pipeline is split into its preprocessing and its final estimator. Tree ensembles
-(scikit-learn forests and gradient boosting, LightGBM, XGBoost) are explained exactly by
-``shap.TreeExplainer`` and linear models by ``shap.LinearExplainer``, both on the
-preprocessed matrix; the values of the columns one input column became (one-hot levels,
+(scikit-learn forests and gradient boosting) are explained exactly by
+``shap.TreeExplainer``, LightGBM and XGBoost by their own TreeSHAP (``pred_contrib``, the
+call ``shap.TreeExplainer`` makes for them, without first reading every tree into shap's
+format: 0.2 s for a 300-tree model), and linear models by ``shap.LinearExplainer``, all on
+the preprocessed matrix; the values of the columns one input column became (one-hot levels,
 missing-value indicators) are summed back into that input column. Anything else (custom
 candidates, scikit-learn's gradient boosting on native categorical splits, which SHAP's
 tree reader does not parse) falls back to sampled permutation SHAP on the input columns
@@ -359,7 +361,8 @@ class PipelineExplainer:
         self._groups = np.asarray([order[s] for s in sources])
         self._names = self.features + extra
         if self.kind == "tree":
-            self._explainer = shap.TreeExplainer(self.est)
+            native = type(self.est).__name__.startswith(("LGBM", "XGB"))
+            self._explainer = "native" if native else shap.TreeExplainer(self.est)
         else:
             Zbg = np.asarray(Zbg, dtype=float)
             self._explainer = shap.LinearExplainer(self.est, shap.maskers.Independent(Zbg))
@@ -395,7 +398,9 @@ class PipelineExplainer:
         if self.kind == "stack":
             return self._combined(X)
         Z = self._transform(X)
-        if self.kind == "tree":
+        if self._explainer == "native":
+            raw, base = _native_contributions(self.est, Z)
+        elif self.kind == "tree":
             approximate = type(self.est).__name__ in _DEEP_TREES
             with warnings.catch_warnings():  # LightGBM's "output has changed" notice
                 warnings.simplefilter("ignore", UserWarning)
@@ -403,7 +408,8 @@ class PipelineExplainer:
         else:
             raw = self._explainer.shap_values(np.asarray(Z, float))
         raw = np.asarray(raw, dtype=float)
-        base = np.asarray(self._explainer.expected_value, dtype=float).ravel()
+        if self._explainer != "native":
+            base = np.asarray(self._explainer.expected_value, dtype=float).ravel()
         if raw.ndim == 3:  # one slice per class (forests)
             raw, base = raw[:, :, self.pos], base[self.pos]
         elif self.task == "classification":
@@ -510,6 +516,29 @@ class PipelineExplainer:
             "output": self.output,
             "model": type(self.est).__name__,
         }
+
+
+def _native_contributions(est, Z) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, base)`` of a fitted LightGBM or XGBoost model (binary or regression) on
+    the preprocessed rows ``Z``, from the library's own path-dependent TreeSHAP: the call
+    ``shap.TreeExplainer`` makes for these models, with the same arguments (every tree;
+    XGBoost's matrix built with the model's own missing value, threads and categorical
+    settings), so the values are identical. ``base`` (shape (1,)) is the bias column every
+    row carries: the expected raw output (NaN for no rows, which neither library takes)."""
+    if Z.shape[0] == 0:
+        return np.zeros((0, Z.shape[1])), np.full(1, np.nan)
+    if type(est).__name__.startswith("LGBM"):
+        contrib = est.booster_.predict(Z, num_iteration=-1, pred_contrib=True)
+    else:
+        import xgboost
+
+        props = {"missing": est.missing, "nthread": est.n_jobs}
+        props.update(enable_categorical=est.enable_categorical, feature_types=est.feature_types)
+        contrib = est.get_booster().predict(
+            xgboost.DMatrix(Z, **props), pred_contribs=True, validate_features=False
+        )
+    contrib = np.asarray(contrib, dtype=float)
+    return contrib[:, :-1], contrib[:1, -1]
 
 
 def _permutation_rows(args, threads) -> np.ndarray:
