@@ -128,7 +128,9 @@ def _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
     report = timed("audit", audit_table, prep, config, progress=progress, emit=emit)
     plan = timed("plan", plan_splits, prep.table, holdout=config.holdout, folds=config.folds, seed=config.seed, nested_below=config.nested_below)  # fmt: skip
     emit("plan", plan)
-    writers = _import_writers()  # while the workers fit the candidates
+    # while the workers fit the candidates: what writing the run needs, and Optuna (0.3 s
+    # that tuning would otherwise spend importing it with both workers idle)
+    writers = _import_writers(optuna=config.tune_trials > 0)
     comparison = timed("candidates", compare_candidates, prep, plan, config, emit=emit, **run)
     # tuning leaves a core idle between its batches of trials: time for the rest
     later = _import_writers(shap=config.shap, writers=False)
@@ -170,10 +172,10 @@ def _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
     return written
 
 
-def _import_writers(*, writers: bool = True, shap: bool = False):
+def _import_writers(*, writers: bool = True, shap: bool = False, optuna: bool = False):
     """In a background thread, import what writing the run needs (skops, matplotlib, the
-    report: 1.5 s, while the workers fit the candidates and this process mostly waits),
-    or (``writers=False``) list the installed distributions for ``env/pip_freeze.txt``
+    report: 1.5 s, while the workers fit the candidates and this process mostly waits) and,
+    with ``optuna``, the tuning library, or (``writers=False``) list the installed distributions for ``env/pip_freeze.txt``
     and, with ``shap``, import the extra if installed (0.6 s in all, taken out of the
     SHAP stage and the writing, where one core is otherwise idle). Failures are left for
     the code that needs the module to raise."""
@@ -182,6 +184,9 @@ def _import_writers(*, writers: bool = True, shap: bool = False):
     def load() -> None:
         try:
             if writers:
+                if optuna:
+                    import optuna as _optuna  # noqa: F401
+
                 import matplotlib.backends.backend_agg  # noqa: F401
                 import skops.io  # noqa: F401
 
