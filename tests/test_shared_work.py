@@ -161,3 +161,53 @@ def test_row_bootstrap_intervals_are_the_same_on_two_workers():
     assert list(there[0]) == list(names) and there == here
     assert here[1]["ci_low"] < here[1]["estimate"] < here[1]["ci_high"]
 
+
+def _importance_both_ways(monkeypatch, model, X, y, task="classification", metric="roc_auc"):
+    """The importance table from the preprocessed rows and from shuffled input rows."""
+    from groupwise.explain import _permutation
+
+    kw = dict(task=task, metric=metric, n_classes=2 if task == "classification" else 0)
+    fast = _permutation._Preprocessed.build(model, X, kw["task"], kw["n_classes"])
+    here = _permutation.permutation_importance_table(model, X, y, n_repeats=3, seed=2, **kw)
+    monkeypatch.setattr(_permutation._Preprocessed, "build", classmethod(lambda *a, **k: None))
+    slow = _permutation.permutation_importance_table(model, X, y, n_repeats=3, seed=2, **kw)
+    return fast, here, slow
+
+
+@pytest.mark.parametrize("combination", [None, "stack", "blend"])
+def test_permutation_importance_on_preprocessed_rows_is_the_shuffled_inputs_one(
+    monkeypatch, combination
+):
+    from groupwise.estimators._crossfit import Blend, Stack
+
+    X, y = _table()
+    kinds = ColumnKinds.of(X)
+    task = "classification" if combination != "blend" else "regression"
+    target = y if task == "classification" else X["x0"].to_numpy() * 2 + y
+    if combination is None:  # one-hot levels, missing-value indicators, scaling
+        model = build_candidate("linear", task, kinds, 0).fit(X, target)
+    else:  # one-hot for the linear member, category codes for the trees
+        members = [(n, build_candidate(n, task, kinds, 0)) for n in ("linear", "random_forest")]
+        cls = Stack if combination == "stack" else Blend
+        model = cls(members, task=task, **({"split": "row", "n_folds": 3} if cls is Stack else {}))
+        model.fit(X, target)
+    metric = "roc_auc" if task == "classification" else "mae"
+    fast, here, slow = _importance_both_ways(monkeypatch, model, X, target, task, metric)
+    assert fast is not None  # the preprocessed path applies to these models
+    pd.testing.assert_frame_equal(here, slow, check_exact=False, rtol=1e-12, atol=1e-12)
+    assert here.loc[here["feature"] == "x0", "importance_mean"].item() > 0
+
+
+def test_a_preprocessing_that_mixes_columns_is_caught_and_shuffles_the_inputs(monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = _table()
+    X = X[["x0", "x2", "x3"]]
+    # named one-to-one, yet "x0" out depends on x0 and x2: shuffling x2 moves it too
+    mixing = FunctionTransformer(lambda Z: Z.assign(x0=Z["x0"] + Z["x2"]), feature_names_out="one-to-one")  # fmt: skip
+    model = make_pipeline(mixing, LogisticRegression()).fit(X, y)
+    fast, here, slow = _importance_both_ways(monkeypatch, model, X, y)
+    assert fast is None
+    pd.testing.assert_frame_equal(here, slow)

@@ -119,9 +119,20 @@ class _Members(BaseEstimator):
         return self.task == "classification"
 
     def _outputs(self, members, X) -> list[np.ndarray]:
+        return [self.member_output(m, X) for m in members]
+
+    def member_output(self, est, X) -> np.ndarray:
+        """One member's output as the combination reads it: probabilities of
+        :attr:`classes_` (classification) or predictions. ``est`` is a fitted member, or
+        the last step of one given that member's preprocessed rows."""
         if self._is_classifier:
-            return [_proba(m, X, self.classes_) for m in members]
-        return [np.asarray(m.predict(X), dtype=np.float64) for m in members]
+            return _proba(est, X, self.classes_)
+        return np.asarray(est.predict(X), dtype=np.float64)
+
+    def combine(self, outputs: list[np.ndarray]) -> np.ndarray:
+        """The combination's output (``predict_proba``, or ``predict`` for regression)
+        from its members' outputs (:meth:`member_output`, in member order)."""
+        return self._combine(outputs)
 
     def _fit_members(self, X, y):
         self.members_ = [clone(est).fit(X, y) for _, est in self.estimators]

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["predict_output"]
+__all__ = ["full_proba", "predict_output"]
+
+
+def full_proba(proba: np.ndarray, classes, n_classes: int) -> np.ndarray:
+    """Probabilities of the class codes ``classes`` (one column each) as a column for
+    every class code ``0..n_classes-1``: a model fitted on a fold that lacked a class
+    gives fewer columns; the missing classes get probability 0."""
+    classes = np.asarray(np.arange(proba.shape[1]) if classes is None else classes).astype(int)
+    if proba.shape[1] == n_classes and np.array_equal(classes, np.arange(n_classes)):
+        return proba
+    full = np.zeros((len(proba), n_classes))
+    full[:, classes] = proba
+    return full
 
 
 def _proba_full(est, X, n_classes: int) -> np.ndarray:
-    """``predict_proba`` with a column for every class code ``0..n_classes-1``.
-
-    A model fitted on a fold that lacked a class gives fewer columns; the missing
-    classes get probability 0.
-    """
-    proba = est.predict_proba(X)
-    classes = np.asarray(getattr(est, "classes_", np.arange(proba.shape[1]))).astype(int)
-    if proba.shape[1] == n_classes and np.array_equal(classes, np.arange(n_classes)):
-        return proba
-    full = np.zeros((len(X), n_classes))
-    full[:, classes] = proba
-    return full
+    """``predict_proba`` with a column for every class code ``0..n_classes-1``."""
+    return full_proba(est.predict_proba(X), getattr(est, "classes_", None), n_classes)
 
 
 def predict_output(est, X, task: str, n_classes: int) -> np.ndarray:
