@@ -124,17 +124,31 @@ def replicate(task: str, G: int, rep: int, nested_below: int | None = None) -> d
         out[f"{m}_covered_fixed"] = bool(f["ci_low"] <= t <= f["ci_high"]) if has else None
         out[f"{m}_estimate"], out[f"{m}_truth"] = e["estimate"], t
         out[f"{m}_v_train"] = (variation.get("variance") or {}).get(m)
+        out[f"{m}_se_jack"] = f.get("se")
+    out["groups_scored"] = int(run.honest_predictions()["batch"].nunique())
     return pd.Series(out).to_dict()
 
 
 def fixed_model_intervals(run) -> dict:
     """The same fit's intervals with the scoring models treated as fixed (the jackknife-t
-    without the allowance for model variation): the "before" of the coverage study."""
-    from groupwise.evaluation._intervals import metric_intervals
+    without the allowance for model variation): the "before" of the coverage study; each
+    with ``se``, the delete-one-group jackknife's standard error (so that other interval
+    rules can be studied on the same fits)."""
+    import numpy as np
+
+    from groupwise.evaluation._intervals import _codes, _leave_one_out_weights, metric_intervals
 
     t = run.honest_predictions()
     ms, names = scored(run, t["y_true"], t)
-    return metric_intervals(ms, names, groups=t["batch"].to_numpy())
+    groups = t["batch"].to_numpy()
+    out = metric_intervals(ms, names, groups=groups)
+    codes, G = _codes(groups)
+    loo, point = ms.evaluate(names, _leave_one_out_weights(codes, G)), ms.point(names)
+    for m in names:
+        ok = np.isfinite(loo[m])
+        pseudo = ok.sum() * point[m] - (ok.sum() - 1) * loo[m][ok]
+        out[m]["se"] = float(np.sqrt(np.var(pseudo, ddof=1) / ok.sum())) if ok.sum() > 1 else None
+    return out
 
 
 CACHE = h.WORK / "honesty_rows.jsonl"
@@ -217,7 +231,7 @@ def summarise(rows, label: str) -> list[list]:
             cells.append(f"{fmt(med)} [{fmt(q1)}, {fmt(q3)}]")
             covered = part[f"{m}_covered"].dropna()
             missing = len(part) - len(covered)
-            share = f"{covered.astype(float).mean():.0%}" if len(covered) else "n/a"
+            share = f"{covered.astype(float).mean():.1%}" if len(covered) else "n/a"
             cells.append(share + (f" ({missing} without)" if missing else ""))
         while len(cells) < 6:
             cells.append("")
@@ -250,6 +264,17 @@ def fixed_coverage(rows) -> list[str]:
     return parts
 
 
+def wilson(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson interval of a coverage share seen in ``n`` replications (Monte Carlo error)."""
+    import math
+
+    if n == 0:
+        return float("nan"), float("nan")
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
 def goals(rows) -> list[str]:
     import numpy as np
     import pandas as pd
@@ -262,9 +287,13 @@ def goals(rows) -> list[str]:
             limit = 0.03 if m == "mae" else 0.02
             if abs(med) > limit and m != "pr_auc":
                 misses.append(f"{task} G={G} {m} median bias {med:+.3f}")
-            cov = float(part[f"{m}_covered"].dropna().astype(float).mean())
+            covered = part[f"{m}_covered"].dropna().astype(float)
+            cov = float(covered.mean())
             if not 0.93 <= cov <= 0.97:
-                misses.append(f"{task} G={G} {m} coverage {cov:.0%}")
+                lo, hi = wilson(cov, len(covered))
+                misses.append(
+                    f"{task} G={G} {m} coverage {cov:.1%} (Monte Carlo 95% interval {lo:.1%}–{hi:.1%})"
+                )
     return misses
 
 

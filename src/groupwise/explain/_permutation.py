@@ -53,18 +53,17 @@ def permutation_importance_table(
     (``benchmarks/bench_importance.py`` measures the rankings against 20 shuffles). The
     table records ``repeats`` and ``rows_used``. The shuffles of one column are scored in
     one prediction call on stacked copies of the rows (one call per column, not one per
-    shuffle). When the model is a
-    pipeline, or a blend or stack of pipelines, whose preprocessing turns each input column
-    into columns of its own (imputation, indicators, scaling, one-hot levels, category
-    codes), the rows are preprocessed once and each shuffle moves the rows of the
-    preprocessed columns that came from the shuffled input column: the same predictions
-    without re-running the preprocessing on every shuffled copy (checked against the
-    model on a few rows first; anything else shuffles the input rows). With an
-    ``executor`` (:mod:`groupwise._parallel`) the (column, shuffle) pairs are shared out
-    among its workers in equal runs when the predictions would take more than
-    :data:`PARALLEL_SECONDS` (15 columns on 2 workers split by whole columns leave one
-    worker 8 columns and the other 7); the shuffles are drawn here, so the table does not
-    depend on where they are scored.
+    shuffle). When the model is a pipeline, or a blend or stack of pipelines, whose
+    preprocessing turns each input column into columns of its own (imputation, indicators,
+    scaling, one-hot levels, category codes), the rows are preprocessed once and each
+    shuffle moves the rows of the preprocessed columns that came from the shuffled input
+    column: the same predictions without re-running the preprocessing on every shuffled
+    copy (checked against the model on a few rows first; anything else shuffles the input
+    rows). With an ``executor`` (:mod:`groupwise._parallel`) the (column, shuffle) pairs
+    are shared out among its workers in equal runs when the predictions would take more
+    than :data:`PARALLEL_SECONDS` (15 columns on 2 workers split by whole columns leave
+    one worker 8 columns and the other 7); the shuffles are drawn here, so the table does
+    not depend on where they are scored.
     """
     if len(X) > MAX_ROWS:
         rows = np.sort(np.random.default_rng(seed).choice(len(X), MAX_ROWS, replace=False))
