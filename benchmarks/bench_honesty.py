@@ -103,6 +103,7 @@ def replicate(task: str, G: int, rep: int, nested_below: int | None = None) -> d
         seconds = time.perf_counter() - start
         est = run.metrics.holdout()
         fixed = fixed_model_intervals(run)
+        groups_scored = int(run.honest_predictions()["batch"].nunique())
         variation = run.read_metrics("bootstrap_ci").get("model_variation") or {}
         true = truth(run, cfg, rep)
         scheme = run.scheme
@@ -125,7 +126,7 @@ def replicate(task: str, G: int, rep: int, nested_below: int | None = None) -> d
         out[f"{m}_estimate"], out[f"{m}_truth"] = e["estimate"], t
         out[f"{m}_v_train"] = (variation.get("variance") or {}).get(m)
         out[f"{m}_se_jack"] = f.get("se")
-    out["groups_scored"] = int(run.honest_predictions()["batch"].nunique())
+    out["groups_scored"] = groups_scored
     return pd.Series(out).to_dict()
 
 
