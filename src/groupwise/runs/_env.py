@@ -17,15 +17,22 @@ __all__ = ["environment", "git_commit", "pip_freeze"]
 
 _KEY_PACKAGES = (
     "numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "optuna", "skops", "joblib",
-    "threadpoolctl", "matplotlib", "jinja2", "typer", "rich", "lightgbm", "xgboost",
+    "threadpoolctl", "matplotlib", "jinja2", "typer", "rich", "lightgbm", "xgboost", "shap",
 )  # fmt: skip
+#: Other distributions that install a key package's module under the same name (the
+#: CPU-only XGBoost wheel is the distribution ``xgboost-cpu`` of the module ``xgboost``).
+_ALSO_SHIPPED_AS = {"xgboost": ("xgboost-cpu",)}
 
 
 def _version(dist: str) -> str | None:
-    try:
-        return md.version(dist)
-    except md.PackageNotFoundError:
-        return None
+    """The installed version of the package ``dist`` names, under whichever of its
+    distribution names is installed."""
+    for name in (dist, *_ALSO_SHIPPED_AS.get(dist, ())):
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            continue
+    return None
 
 
 def environment() -> dict[str, Any]:
