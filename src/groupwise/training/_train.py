@@ -174,11 +174,11 @@ def _train(df, spec, config, executor, dataset_path, candidates, progress, emit)
 
 def _import_writers(*, writers: bool = True, shap: bool = False, optuna: bool = False):
     """In a background thread, import what writing the run needs (skops, matplotlib, the
-    report: 1.5 s, while the workers fit the candidates and this process mostly waits) and,
-    with ``optuna``, the tuning library, or (``writers=False``) list the installed distributions for ``env/pip_freeze.txt``
-    and, with ``shap``, import the extra if installed (0.6 s in all, taken out of the
-    SHAP stage and the writing, where one core is otherwise idle). Failures are left for
-    the code that needs the module to raise."""
+    report: 1.5 s, while the workers fit the candidates and this process mostly waits)
+    and, with ``optuna``, the tuning library; or (``writers=False``) list the installed
+    distributions for ``env/pip_freeze.txt`` and, with ``shap``, import the extra if
+    installed (0.6 s in all, taken out of the SHAP stage and the writing, where one core
+    is otherwise idle). Failures are left for the code that needs the module to raise."""
     import threading
 
     def load() -> None:
