@@ -294,7 +294,8 @@ class _Preprocessed:
 
     def models(self) -> list:
         """The fitted models it predicts with (to limit their threads on a worker)."""
-        return [last for last, _, _ in self.parts] + [c for c in (self.combination,) if c is not None]  # fmt: skip
+        lasts = [last for last, _, _ in self.parts]
+        return lasts if self.combination is None else [*lasts, self.combination]
 
     def __reduce__(self):  # the stacked copies are rebuilt where the object is used
         return (_Preprocessed, (self.parts, self.combination, self.task, self.n_classes, self.n))
@@ -303,14 +304,12 @@ class _Preprocessed:
 def _pipelines(model):
     """``([(preprocessing, final step), ...], combination)``: the pipeline itself, or the
     members of a blend or stack that are all pipelines; ``([], None)`` otherwise."""
-    from sklearn.pipeline import Pipeline
-
     from groupwise.estimators._crossfit import Blend, Stack
+    from groupwise.explain._shap import _split
 
     def split(est):
-        if isinstance(est, Pipeline) and len(est.steps) >= 2:
-            return est[:-1], est.steps[-1][1]
-        return None
+        pre, last = _split(est)
+        return None if pre is None else (pre, last)
 
     one = split(model)
     if one is not None:
@@ -336,12 +335,10 @@ def _columns(Z, cols: np.ndarray):
 def _set_columns(Z, cols: np.ndarray, values):
     """Put ``values`` (rows of ``len(Z)``) into columns ``cols`` of ``Z`` in place; returns
     what was there."""
-    old = _columns(Z, cols)
+    old = _columns(Z, cols).copy()
     if isinstance(Z, pd.DataFrame):
-        old = old.copy()
         for i, c in enumerate(cols):
             Z.isetitem(int(c), values.iloc[:, i].array)
     else:
-        old = old.copy()
         Z[:, cols] = values
     return old
