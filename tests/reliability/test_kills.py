@@ -215,3 +215,25 @@ def test_a_signal_while_the_command_line_is_still_starting(tmp_path, sig, code):
     assert proc.returncode == code, err
     assert "Traceback" not in err
     assert not list(tmp_path.iterdir())
+
+
+def test_a_starting_signal_is_recognised_when_the_import_wraps_it():
+    # a signal that lands while a class body is being built surfaces as the cause of a
+    # RuntimeError from __set_name__ (seen in CI): it is still a signal, not a crash
+    from groupwise._entry import _signal_behind, _Stopped
+
+    try:
+        try:
+            raise _Stopped(signal.SIGHUP)
+        except _Stopped as stopped:
+            raise RuntimeError("Error calling __set_name__") from stopped
+    except RuntimeError as wrapped:
+        assert _signal_behind(wrapped) == signal.SIGHUP
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise ImportError("half-imported module")  # noqa: B904 - chained implicitly on purpose
+    except ImportError as chained:
+        assert _signal_behind(chained) == signal.SIGINT
+    assert _signal_behind(ImportError("no signal here")) is None
