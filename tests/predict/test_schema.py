@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 from groupwise.predict import InputSchema, ValidationReport
 from groupwise.spec import TableSpec
@@ -99,3 +100,19 @@ def test_text_dates_are_recorded_with_their_format_and_read_the_same_way():
     assert out["visit"].iloc[0] == pd.Timestamp("2024-01-05")
     bad = {v.code: v.count for v in report.violations}
     assert bad["UNCOERCIBLE_VALUE"] == 2  # another format and a month name are not dates here
+
+
+@pytest.mark.parametrize("dtype", [object, "str", "string[python]"])
+def test_blank_text_is_missing_in_every_string_storage_and_unseen_counts_at_any_size(dtype):
+    # Arrow-backed text is trimmed in Arrow; the result must be Python's str.strip() rule
+    s = _schema()
+    texts = ["", " ", "\t\n", "\u00a0", "\u3000", "\x1c", "u", " u ", None, "\u200b", "w"]
+    rows = texts * 10  # over the size at which the unseen-category check switches method
+    chunk = pd.DataFrame({"cat": pd.Series(rows, dtype=dtype)})
+    report = ValidationReport()
+    X = s.coerce(chunk, report)
+    blank = [v is None or not v.strip() for v in rows]
+    assert X["cat"].isna().tolist() == blank
+    unseen = [not b and v not in ("u", "v") for v, b in zip(rows, blank, strict=True)]
+    (violation,) = [v for v in report.violations if v.code == "UNSEEN_CATEGORY"]
+    assert violation.count == sum(unseen)  # " u ", "\u200b" and "w" in each copy
