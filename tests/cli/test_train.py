@@ -120,6 +120,7 @@ def test_few_groups_train_nested_by_default_and_say_so(cli, table, tmp_path):
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())
     assert "nested cross-validation" in text and "Nested CV over all 8 groups" in text
+    assert "each group scored once, by a model that never saw it" in text
     assert "selected in the outer folds" in text
 
 

@@ -305,7 +305,7 @@ class _Printer:
         ]
         nested = payload.get("scheme") == "nested"
         title = (
-            f"Nested CV over all {payload.get('groups') or ''} groups (each scored by a model that never saw it)"
+            f"Nested CV over all {payload.get('groups') or ''} groups"
             if nested
             else "Holdout (touched once)"
         )
@@ -313,6 +313,8 @@ class _Printer:
         out().print(f"  [dim]95% CI: {escape(payload.get('method', ''))}[/]")
         if nested:
             from collections import Counter
+
+            out().print("  [dim]each group scored once, by a model that never saw it[/]")
 
             picks = Counter(o["selected"] for o in payload.get("outer", []))
             out().print(
