@@ -8,6 +8,16 @@ truth). Per (task, G) it prints the median and IQR of estimate − truth for eve
 headline number — ROC-AUC, PR-AUC, balanced accuracy at the shipped threshold; MAE
 (relative) — and the share of 95% intervals that contain the truth.
 
+**Independent groups.** The intervals assume the groups are independent draws from a
+population of groups, as sites, plates or subjects are. A generated table's own batches
+are not: the generator fixes each class's total count and, with confounding, alternates
+class-enriched batches by parity, so the pooled positive rate of its G batches never
+varies. The delete-one-group jackknife cannot know that and, for the one metric that
+moves with the positive rate (PR-AUC), counts a variation the design rules out. So by
+default (``--draw pool``) each replication generates 4·G batches and trains on G of them
+drawn at random; ``--draw table`` keeps the generator's own G batches (the design of the
+runs recorded before 2026-12-05).
+
 With G below the nested cut the estimate is nested CV over all groups; at G = 50 a
 holdout of whole groups. ``--compare`` also runs the binary settings with the holdout
 forced (``nested_below=0``) at 5, 10 and 20 groups, side by side.
@@ -15,7 +25,7 @@ forced (``nested_below=0``) at 5, 10 and 20 groups, side by side.
 Goals (issue): |median bias| ≤ 0.02 for AUC and balanced accuracy and ≤ 3% relative for
 MAE in every setting; coverage within 93–97% at every group count.
 
-    python benchmarks/bench_honesty.py [--reps N] [--compare] [--quick] [--jobs 2]
+    python benchmarks/bench_honesty.py [--reps N] [--compare] [--quick] [--jobs 2] [--draw pool|table]
 """
 
 from __future__ import annotations
@@ -33,6 +43,8 @@ import _harness as h
 GROUPS = (5, 10, 20, 50)
 ROWS_PER_GROUP = 60
 FRESH_BATCHES = 100
+#: ``--draw pool``: the G batches trained on are drawn from this many times G generated ones.
+POOL = 4
 
 
 def scenario(task: str, G: int, rep: int) -> dict:
@@ -81,15 +93,34 @@ def scored(run, y, pred):
     return ms, ["mae", "r2"]
 
 
-def replicate(task: str, G: int, rep: int, nested_below: int | None = None) -> dict:
-    import pandas as pd
+def draw_groups(task: str, G: int, rep: int, draw: str):
+    """The replication's table: the generator's G batches (``table``), or G batches drawn
+    at random from POOL·G generated ones (``pool``: independent groups)."""
+    import numpy as np
 
     from groupwise.datasets import generate_dataset
+
+    cfg = scenario(task, G, rep)
+    if draw == "table":
+        X, y, _ = generate_dataset(**cfg)
+        return cfg, X, y
+    pool = {**cfg, "n_batches": POOL * G, "n_samples": POOL * G * ROWS_PER_GROUP}
+    X, y, _ = generate_dataset(**pool)
+    rng = np.random.default_rng([cfg["random_state"], 7])
+    keep = rng.choice(np.unique(X["batch"].to_numpy(dtype=object)), G, replace=False)
+    rows = X["batch"].isin(keep).to_numpy()
+    return cfg, X[rows].reset_index(drop=True), y[rows].reset_index(drop=True)
+
+
+def replicate(
+    task: str, G: int, rep: int, nested_below: int | None = None, draw: str = "pool"
+) -> dict:
+    import pandas as pd
+
     from groupwise.spec import TableSpec
     from groupwise.training import TrainConfig, train
 
-    cfg = scenario(task, G, rep)
-    X, y, _ = generate_dataset(**cfg)
+    cfg, X, y = draw_groups(task, G, rep, draw)
     df = X.assign(y=y)
     with tempfile.TemporaryDirectory() as models, warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -112,6 +143,7 @@ def replicate(task: str, G: int, rep: int, nested_below: int | None = None) -> d
         "G": G,
         "rep": rep,
         "scheme": scheme,
+        "draw": draw,
         "seconds": seconds,
         **{k: cfg[k] for k in ("batch_effect", "batch_sd", "confounding")},
     }
@@ -155,13 +187,19 @@ def fixed_model_intervals(run) -> dict:
 CACHE = h.WORK / "honesty_rows.jsonl"
 
 
-def cached(task: str, G: int, rep: int, nested_below: int | None, cache: dict) -> dict:
+def cache_key(task: str, G: int, rep: int, nested_below: int | None, draw: str) -> str:
+    """The replication's cache key (``table`` draws keep the keys of the runs before ``--draw``)."""
+    key = f"{h.code_version()}:{task}:{G}:{rep}:{nested_below}"
+    return key if draw == "table" else f"{key}:{draw}"
+
+
+def cached(task: str, G: int, rep: int, nested_below: int | None, cache: dict, draw: str) -> dict:
     """One replication, from the cache of this code version when it is there."""
     import json
 
-    key = f"{h.code_version()}:{task}:{G}:{rep}:{nested_below}"
+    key = cache_key(task, G, rep, nested_below, draw)
     if key not in cache:
-        cache[key] = replicate(task, G, rep, nested_below)
+        cache[key] = replicate(task, G, rep, nested_below, draw)
         CACHE.parent.mkdir(parents=True, exist_ok=True)
         with CACHE.open("a") as fh:
             fh.write(json.dumps({"key": key, "row": cache[key]}) + "\n")
@@ -177,20 +215,20 @@ def _init_worker() -> None:
 
 
 def _run(args: tuple) -> tuple[str, dict]:
-    key, task, G, rep, nested_below = args
-    return key, replicate(task, G, rep, nested_below)
+    key, task, G, rep, nested_below, draw = args
+    return key, replicate(task, G, rep, nested_below, draw)
 
 
-def fill_cache(todo: list[tuple], cache: dict, jobs: int) -> None:
+def fill_cache(todo: list[tuple], cache: dict, jobs: int, draw: str) -> None:
     """Run the replications not cached yet on ``jobs`` worker processes, caching each."""
     import json
     from concurrent.futures import ProcessPoolExecutor
 
     missing = []
     for task, G, rep, nested_below in todo:
-        key = f"{h.code_version()}:{task}:{G}:{rep}:{nested_below}"
+        key = cache_key(task, G, rep, nested_below, draw)
         if key not in cache and key not in {m[0] for m in missing}:
-            missing.append((key, task, G, rep, nested_below))
+            missing.append((key, task, G, rep, nested_below, draw))
     if jobs <= 1 or not missing:
         return
     start = time.perf_counter()
@@ -320,6 +358,13 @@ def main() -> None:
         default=None,
         help="settings to run, e.g. 'regression:20,binary:50' (default: every task at every group count)",
     )
+    ap.add_argument(
+        "--draw",
+        choices=("pool", "table"),
+        default="pool",
+        help="pool: G batches drawn at random from 4·G generated ones (independent groups; default); "
+        "table: the generator's own G batches",
+    )
     args = ap.parse_args()
     settings = [(t, G) for t in ("binary", "regression") for G in GROUPS]
     if args.only:
@@ -344,10 +389,10 @@ def main() -> None:
     todo = [(t, G, r, None) for t, G in settings for r in range(reps[t])]
     if args.compare:
         todo += [("binary", G, r, 0) for G in (5, 10, 20) for r in range(reps["binary"])]
-    fill_cache(todo, cache, args.jobs)
+    fill_cache(todo, cache, args.jobs, args.draw)
     for task, G in settings:
         for rep in range(reps[task]):
-            rows.append(cached(task, G, rep, None, cache))
+            rows.append(cached(task, G, rep, None, cache, args.draw))
         print(
             f"[bench] {task} G={G}: {reps[task]} replications ({time.perf_counter() - start:.0f} s)",
             file=sys.stderr,
@@ -358,12 +403,17 @@ def main() -> None:
     if args.compare:
         for G in (5, 10, 20):
             for rep in range(reps["binary"]):
-                compare_rows.append(cached("binary", G, rep, 0, cache))
+                compare_rows.append(cached("binary", G, rep, 0, cache, args.draw))
         table += summarise(compare_rows, "holdout forced")
     misses = goals(rows)
     notes = [
-        f"{len(rows)} replications ({len(compare_rows)} more with the holdout forced); G batches of {ROWS_PER_GROUP} rows; "
-        f"truth = the shipped model on {FRESH_BATCHES} fresh batches from the same process; bias = estimate − truth "
+        f"{len(rows)} replications ({len(compare_rows)} more with the holdout forced); "
+        + (
+            f"G batches of {ROWS_PER_GROUP} rows on average drawn at random from {POOL}·G generated ones (independent groups); "
+            if args.draw == "pool"
+            else f"the generator's own G batches of {ROWS_PER_GROUP} rows on average (each class's total fixed); "
+        )
+        + f"truth = the shipped model on {FRESH_BATCHES} fresh batches from the same process; bias = estimate − truth "
         "(MAE: relative); coverage = share of 95% intervals containing the truth.",
         "Estimates: nested CV over all groups below 30 groups, a holdout of whole groups at 50; intervals: delete-one-group "
         "jackknife with a t quantile (G − 1 df), plus the variance of the metric over refits of the selected pipeline on the "
