@@ -167,9 +167,14 @@ def fixed_model_intervals(run) -> dict:
     without the allowance for model variation): the "before" of the coverage study; each
     with ``se``, the delete-one-group jackknife's standard error (so that other interval
     rules can be studied on the same fits)."""
-    import numpy as np
+    import math
 
-    from groupwise.evaluation._intervals import _codes, _leave_one_out_weights, metric_intervals
+    from groupwise.evaluation._intervals import (
+        _codes,
+        _leave_one_out_weights,
+        jackknife_se,
+        metric_intervals,
+    )
 
     t = run.honest_predictions()
     ms, names = scored(run, t["y_true"], t)
@@ -178,9 +183,8 @@ def fixed_model_intervals(run) -> dict:
     codes, G = _codes(groups)
     loo, point = ms.evaluate(names, _leave_one_out_weights(codes, G)), ms.point(names)
     for m in names:
-        ok = np.isfinite(loo[m])
-        pseudo = ok.sum() * point[m] - (ok.sum() - 1) * loo[m][ok]
-        out[m]["se"] = float(np.sqrt(np.var(pseudo, ddof=1) / ok.sum())) if ok.sum() > 1 else None
+        se = jackknife_se(loo[m], point[m])
+        out[m]["se"] = None if math.isnan(se) else se
     return out
 
 

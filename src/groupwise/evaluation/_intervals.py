@@ -71,6 +71,18 @@ def _codes(groups) -> tuple[np.ndarray, int]:
     return codes, int(codes.max()) + 1
 
 
+def jackknife_se(loo: np.ndarray, estimate: float) -> float:
+    """The delete-one-group jackknife's standard error from the leave-one-out values
+    (those that are finite): the SD of the pseudo-values G·θ̂ − (G − 1)·θ̂_(−g) over √G;
+    NaN with fewer than two."""
+    loo = loo[np.isfinite(loo)]
+    G = len(loo)
+    if G < 2:
+        return float("nan")
+    pseudo = G * estimate - (G - 1) * loo
+    return float(np.sqrt(np.var(pseudo, ddof=1) / G))
+
+
 def _jackknife(
     values: dict[str, np.ndarray],
     point: dict[str, float],
@@ -82,14 +94,12 @@ def _jackknife(
 
     out = {}
     for k, loo in values.items():
-        ok = np.isfinite(loo)
-        G = int(ok.sum())
+        G = int(np.isfinite(loo).sum())
         est = point[k]
         if G < 2 or not np.isfinite(est):
             out[k] = {"estimate": est, "ci_low": float("nan"), "ci_high": float("nan")}
             continue
-        pseudo = G * est - (G - 1) * loo[ok]
-        var = float(np.var(pseudo, ddof=1) / G) * inflation + (extra or {}).get(k, 0.0)
+        var = jackknife_se(loo, est) ** 2 * inflation + (extra or {}).get(k, 0.0)
         se = float(np.sqrt(var))
         half = float(student_t.ppf(0.5 + level / 2, G - 1)) * se
         lo, hi = est - half, est + half
